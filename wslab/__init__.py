@@ -1,0 +1,1 @@
+"""wslab: learn WebSockets with real servers running inside your notebook."""

@@ -1,0 +1,137 @@
+"""What happened, recorded instead of printed.
+
+A server on a background thread must never ``print``: in ipykernel 7 the text
+lands in whichever cell happens to be running. Servers and clients record
+:class:`LogEntry` values to an :class:`EventLog` instead; a cell reads it and
+a widget shows it. Pure: no sockets, asyncio or widgets; thread-safe.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from .observable import Observers
+
+__all__ = ["Direction", "EventLog", "LogEntry", "describe_payload"]
+
+Direction = Literal["in", "out", "-"]
+
+PREVIEW_CHARS = 80
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One recorded event.
+
+    Attributes:
+        time: wall-clock time (``time.time()``) when it was recorded.
+        kind: what happened: ``"listening"``, ``"connect"``, ``"message"``,
+            ``"close"``, ``"error"``, ``"stopped"``, ...
+        direction: for messages, ``"in"`` (received by the log's owner) or
+            ``"out"`` (sent by it); ``"-"`` otherwise.
+        peer: who it concerns, such as ``"#3"`` for the third connection.
+        text: a short human-readable description or message preview.
+        size: payload size in bytes (0 for non-messages).
+        binary: True for a binary frame, False for a text frame.
+        code: a WebSocket close code, where there is one.
+    """
+
+    time: float
+    kind: str
+    direction: Direction = "-"
+    peer: str = ""
+    text: str = ""
+    size: int = 0
+    binary: bool = False
+    code: int | None = None
+
+
+def describe_payload(data: str | bytes) -> tuple[str, int, bool]:
+    """Return ``(preview, size_in_bytes, is_binary)`` for a message payload."""
+    if isinstance(data, str):
+        size = len(data.encode("utf-8", "surrogatepass"))
+        preview = data if len(data) <= PREVIEW_CHARS else data[: PREVIEW_CHARS - 1] + "…"
+        return preview, size, False
+    head = bytes(data[:16]).hex(" ")
+    more = " …" if len(data) > 16 else ""
+    return f"<{len(data)} bytes: {head}{more}>", len(data), True
+
+
+class EventLog:
+    """A bounded, thread-safe list of :class:`LogEntry` with observers.
+
+    Args:
+        maxlen: how many entries to keep; older ones are dropped (the
+            ``total`` count still includes them).
+    """
+
+    def __init__(self, maxlen: int = 1000) -> None:
+        self._lock = threading.Lock()
+        self._entries: deque[LogEntry] = deque(maxlen=maxlen)
+        self._total = 0
+        self.observers: Observers[LogEntry] = Observers()
+
+    def record(
+        self,
+        kind: str,
+        text: str = "",
+        *,
+        direction: Direction = "-",
+        peer: str = "",
+        size: int = 0,
+        binary: bool = False,
+        code: int | None = None,
+    ) -> LogEntry:
+        """Append an entry and tell the observers. Thread-safe."""
+        entry = LogEntry(time.time(), kind, direction, peer, text, size, binary, code)
+        with self._lock:
+            self._entries.append(entry)
+            self._total += 1
+        self.observers.notify(entry)
+        return entry
+
+    def message(self, direction: Direction, data: str | bytes, peer: str = "") -> LogEntry:
+        """Record a message sent or received, with its size and frame type."""
+        preview, size, binary = describe_payload(data)
+        return self.record(
+            "message", preview, direction=direction, peer=peer, size=size, binary=binary
+        )
+
+    def entries(self, kind: str | Iterable[str] | None = None) -> list[LogEntry]:
+        """Return a snapshot of the kept entries, optionally of some kinds only."""
+        with self._lock:
+            snapshot = list(self._entries)
+        if kind is None:
+            return snapshot
+        kinds = {kind} if isinstance(kind, str) else set(kind)
+        return [e for e in snapshot if e.kind in kinds]
+
+    def kinds(self) -> list[str]:
+        """The kinds of the kept entries, in order: handy for assertions."""
+        return [e.kind for e in self.entries()]
+
+    def subscribe(self, callback: Callable[[LogEntry], object]) -> Callable[[], None]:
+        """Call ``callback(entry)`` on every new entry, on the recording thread."""
+        return self.observers.subscribe(callback)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    @property
+    def total(self) -> int:
+        """How many entries were ever recorded, including dropped ones."""
+        with self._lock:
+            return self._total
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def __repr__(self) -> str:
+        return f"<EventLog {len(self)} entries>"

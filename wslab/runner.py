@@ -1,0 +1,274 @@
+"""Lesson servers in the background of the kernel.
+
+:func:`serve` starts a lesson server on a thread and loop of its own and
+returns once it is listening. Servers are kept by name: serving the same name
+again (re-running the cell, or Run All twice) first stops the earlier one, so
+there is never "address already in use" and never a second server left
+running. :func:`stop_all` runs at interpreter exit.
+
+Why a thread: the kernel's own loop stops while a cell blocks
+(``time.sleep(3)``); a server on it would stop answering too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import errno
+import threading
+import time
+from typing import Any
+
+from websockets.asyncio.server import Server, serve as ws_serve
+
+from .eventlog import EventLog
+from .loopthread import LoopThread
+from .servers import LessonServer, create_server
+
+__all__ = [
+    "DEFAULT_HOST",
+    "RunningServer",
+    "ServerStartError",
+    "get_ws_url",
+    "running_servers",
+    "serve",
+    "stop_all",
+    "stop_server",
+]
+
+#: Loopback only, unless asked: a lesson server is not for the whole network.
+#: An address rather than "localhost", which some systems resolve to ::1 first.
+DEFAULT_HOST = "127.0.0.1"
+START_TIMEOUT = 10.0
+#: Seconds clients get to answer the server's close frame when it stops.
+STOP_GRACE = 0.25
+
+_registry: dict[str, RunningServer] = {}
+_registry_lock = threading.Lock()
+
+
+class ServerStartError(OSError):
+    """A server could not start listening (for example, the port is in use)."""
+
+
+def get_ws_url(port: int, host: str = DEFAULT_HOST, path: str = "/", *, secure: bool = False) -> str:
+    """Return the WebSocket URL of a server on this machine.
+
+    The Python twin of the seed's ``getWsUrl(8082)``::
+
+        >>> get_ws_url(8082)
+        'ws://127.0.0.1:8082/'
+    """
+    scheme = "wss" if secure else "ws"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address in a URL goes in brackets
+    if not path.startswith("/"):
+        path = "/" + path
+    return f"{scheme}://{host}:{port}{path}"
+
+
+class RunningServer:
+    """A lesson server listening on its own thread.
+
+    Attributes:
+        name: the key it is registered under (usually the server's name).
+        app: the lesson server object (its state, such as the chat roster).
+        log: the server's event log.
+        host, port, url: where it listens.
+        ready_seconds: how long :func:`serve` took until it was listening.
+    """
+
+    def __init__(self, name: str, app: LessonServer, host: str, port: int) -> None:
+        self.name = name
+        self.app = app
+        self.log: EventLog = app.log
+        self.host = host
+        self.requested_port = port
+        self.port = 0
+        self.ready_seconds = 0.0
+        self._server: Server | None = None
+        self._thread = LoopThread(f"wslab-{name}", on_exception=self._record_exception)
+        self._stopped = False
+
+    def _record_exception(self, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        text = str(context.get("message", "error"))
+        if exc is not None:
+            text = f"{text}: {type(exc).__name__}: {exc}"
+        self.log.record("error", text)
+
+    # --- lifecycle ------------------------------------------------------------
+
+    def start(self, timeout: float = START_TIMEOUT) -> RunningServer:
+        started = time.perf_counter()
+        self._thread.start()
+        try:
+            self._thread.run(self._listen(), timeout)
+        except OSError as exc:
+            self._thread.stop()
+            raise _start_error(exc, self.host, self.requested_port) from exc
+        except BaseException:
+            self._thread.stop()
+            raise
+        self.ready_seconds = time.perf_counter() - started
+        return self
+
+    async def _listen(self) -> None:
+        self._server = await ws_serve(
+            self.app.handler, self.host, self.requested_port, **self.app.serve_options()
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        self.log.record("listening", f"{self.app.name} listening on {self.url}")
+        await self.app.started()
+
+    async def _close(self, grace: float) -> None:
+        server = self._server
+        if server is None:
+            return
+        await self.app.stopping()
+        # close() stops listening and sends every client a 1001 "going away"
+        # close frame at once; the clients then answer it.
+        server.close()
+        try:
+            await asyncio.wait_for(server.wait_closed(), grace)
+        except asyncio.TimeoutError:
+            # A client that cannot answer in time, typically one on the
+            # kernel's own loop, which is blocked in this very call: it has
+            # the 1001 frame already, so drop the TCP connection rather than
+            # hold the cell for websockets' 10 s close timeout.
+            for connection in list(self.app.peers):
+                connection.transport.abort()
+            await asyncio.sleep(0)
+
+    def stop(self, timeout: float = 5.0, grace: float = STOP_GRACE) -> None:
+        """Close every connection (1001), stop listening, end the thread. Idempotent.
+
+        Args:
+            timeout: the longest to wait for the thread to end.
+            grace: how long clients have to complete the closing handshake
+                before their connections are dropped.
+        """
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._thread.alive:
+            try:
+                self._thread.run(self._close(grace), timeout)
+            except Exception as exc:  # a failed close still ends the thread
+                self.log.record("error", f"while stopping: {type(exc).__name__}: {exc}")
+            self._thread.stop(timeout)
+        self.log.record("stopped", f"{self.app.name} stopped")
+        with _registry_lock:
+            if _registry.get(self.name) is self:
+                del _registry[self.name]
+
+    # --- what it is -----------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return get_ws_url(self.port, self.host)
+
+    @property
+    def running(self) -> bool:
+        return not self._stopped and self._thread.alive
+
+    @property
+    def thread(self) -> threading.Thread:
+        return self._thread.thread
+
+    def call(self, coro: Any, timeout: float | None = START_TIMEOUT) -> Any:
+        """Run a coroutine on the server's loop (to inspect or poke its state)."""
+        return self._thread.run(coro, timeout)
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<RunningServer {self.name!r} {state} at {self.url}>"
+
+    def _repr_html_(self) -> str:
+        state = "running" if self.running else "stopped"
+        return (
+            f"<b>{self.app.name}</b> server {state} at <code>{self.url}</code> "
+            f"(ready in {self.ready_seconds * 1000:.0f} ms)"
+        )
+
+
+def _start_error(exc: OSError, host: str, port: int) -> ServerStartError:
+    if exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)):
+        message = (
+            f"port {port} on {host} is already in use by another program; "
+            "choose another port, or port=0 for any free one"
+        )
+    elif exc.errno in (errno.EACCES, getattr(errno, "WSAEACCES", -1)):
+        message = f"not allowed to listen on {host}:{port} (ports below 1024 need privileges)"
+    else:
+        message = f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+    return ServerStartError(exc.errno or 0, message)
+
+
+def serve(
+    server: str | LessonServer,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = 0,
+    name: str | None = None,
+    register: bool = True,
+    **options: Any,
+) -> RunningServer:
+    """Start a lesson server in the background and return once it listens.
+
+    Args:
+        server: a lesson server's name (``"echo"``, ``"chat"``, ...) or an
+            instance of :class:`~wslab.servers.LessonServer`.
+        host: the address to listen on; loopback by default.
+        port: the port; 0 (the default) picks a free one, so notebooks can run
+            side by side.
+        name: the key to keep it under; defaults to the server's name.
+        register: keep it in the registry, so that serving the same name again
+            replaces it and :func:`stop_all` stops it.
+        **options: passed to the server class (for example ``delay=`` for
+            ``slow``).
+
+    Returns:
+        The :class:`RunningServer`, with its ``url``, ``port`` and ``log``.
+
+    Raises:
+        KeyError: for an unknown server name (the message lists the names).
+        ServerStartError: if it cannot listen (port in use, no permission).
+
+    Idempotent per ``name``: the earlier server of that name is stopped first.
+    Thread-safe.
+    """
+    app = create_server(server, **options) if isinstance(server, str) else server
+    key = name or app.name
+    if register:
+        stop_server(key)
+    running = RunningServer(key, app, host, port).start()
+    if register:
+        with _registry_lock:
+            _registry[key] = running
+    return running
+
+
+def stop_server(name: str) -> bool:
+    """Stop the server kept under ``name``; return whether there was one."""
+    with _registry_lock:
+        running = _registry.get(name)
+    if running is None:
+        return False
+    running.stop()
+    return True
+
+
+def running_servers() -> dict[str, RunningServer]:
+    """The servers started by :func:`serve` that are still kept, by name."""
+    with _registry_lock:
+        return dict(_registry)
+
+
+def stop_all() -> None:
+    """Stop every kept server. Runs at interpreter exit (kernel shutdown)."""
+    for running in list(running_servers().values()):
+        running.stop(timeout=2.0)
+
+
+atexit.register(stop_all)

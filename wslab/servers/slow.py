@@ -1,0 +1,124 @@
+"""``slow``: lesson 3. A server that takes its time, like real work does.
+
+Requests are JSON with an ``id`` the answer repeats, so a client can match
+answers to questions even when they arrive out of order::
+
+    → {"id": 1, "type": "process", "data": "hello"}
+    ← {"id": 1, "type": "result", "request": "process", "result": {"result": "hello"}, "took": 0.6}
+
+``getUser`` → ``getOrders`` → ``getDetails`` is the seed's callback-hell
+chain; a missing user or order, or ``"fail": true`` on ``process``, gives the
+error path: ``{"id": 1, "type": "error", "error": "not-found", ...}``.
+Each answer comes after :data:`PROCESSING_DELAY` nominal seconds, and requests
+are worked on concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection
+
+from ..messages import MessageError, parse_message, require_text
+from ..timescale import real_seconds
+from .base import LessonServer
+
+__all__ = ["DETAILS", "ORDERS", "PROCESSING_DELAY", "USERS", "SlowServer"]
+
+#: Nominal seconds each request takes, as in the seed's ``setTimeout(..., 600)``.
+PROCESSING_DELAY = 0.6
+
+USERS: dict[str, dict[str, Any]] = {
+    "Alice": {"id": 1, "name": "Alice"},
+    "Bob": {"id": 2, "name": "Bob"},
+}
+ORDERS: dict[int, list[int]] = {1: [101, 102], 2: [201]}
+DETAILS: dict[int, dict[str, Any]] = {
+    101: {"order": 101, "item": "mechanical keyboard", "price": 89},
+    102: {"order": 102, "item": "USB-C cable", "price": 9},
+    201: {"order": 201, "item": "headphones", "price": 59},
+}
+
+
+def answer(request: dict[str, Any]) -> Any:
+    """Compute the result of one request (pure; the delay is added by the server).
+
+    Raises:
+        MessageError: ``invalid-field``, ``not-found`` or ``processing-failed``.
+    """
+    kind = request["type"]
+    if kind == "process":
+        if request.get("fail") is True:
+            raise MessageError("processing-failed", "processing failed, as you asked")
+        return {"result": request.get("data")}
+    if kind == "getUser":
+        name = require_text(request, "name", max_chars=64)
+        if name not in USERS:
+            raise MessageError("not-found", f"no user called {name!r}")
+        return USERS[name]
+    key = "userId" if kind == "getOrders" else "orderId"
+    value = request.get(key)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise MessageError("invalid-field", f'"{key}" must be an integer')
+    if kind == "getOrders":
+        if value not in ORDERS:
+            raise MessageError("not-found", f"no orders for user {value}")
+        return ORDERS[value]
+    if value not in DETAILS:
+        raise MessageError("not-found", f"no order {value}")
+    return DETAILS[value]
+
+
+class SlowServer(LessonServer):
+    """Answers each request after a processing delay (600 ms nominal)."""
+
+    name = "slow"
+    lessons = (3,)
+    summary = "answers each JSON request after a 600 ms processing delay"
+    types = ("process", "getUser", "getOrders", "getDetails")
+
+    def __init__(self, *args: Any, delay: float = PROCESSING_DELAY, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.delay = delay
+        self._work: dict[ServerConnection, set[asyncio.Task[None]]] = {}
+
+    async def on_connect(self, ws: ServerConnection, peer: str) -> None:
+        self._work[ws] = set()
+
+    async def on_message(self, ws: ServerConnection, peer: str, message: str | bytes) -> None:
+        try:
+            request = parse_message(message, self.types)
+        except MessageError as error:
+            await self.send_error(ws, error)
+            return
+        # Work on each request in its own task: a slow answer must not hold up
+        # the next request, which is why requests carry an id.
+        task = asyncio.create_task(self._reply(ws, request))
+        tasks = self._work[ws]
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    async def _reply(self, ws: ServerConnection, request: dict[str, Any]) -> None:
+        ident = request.get("id")
+        await asyncio.sleep(real_seconds(self.delay))
+        try:
+            result = answer(request)
+        except MessageError as error:
+            error.extra["id"] = ident
+            await self.send_error(ws, error)
+            return
+        await self.send_json(
+            ws,
+            {
+                "id": ident,
+                "type": "result",
+                "request": request["type"],
+                "result": result,
+                "took": self.delay,
+            },
+        )
+
+    async def on_disconnect(self, ws: ServerConnection, peer: str) -> None:
+        for task in self._work.pop(ws, set()):
+            task.cancel()
