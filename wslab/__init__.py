@@ -1,1 +1,72 @@
-"""wslab: learn WebSockets with real servers running inside your notebook."""
+"""wslab: learn WebSockets with real servers running inside your notebook.
+
+The public API, gathered from the modules (each lists its own ``__all__``)::
+
+    from wslab import serve, WebSocket, get_ws_url
+    server = serve("echo")                 # a lesson server, in the background
+    ws = WebSocket(server.url)             # a client shaped like the browser's
+
+Importing wslab starts nothing and patches nothing (not the event loop either).
+"""
+
+from __future__ import annotations
+
+from .bots import Bot, BotCrew, start_bots, stop_bots
+from .chat import ChatLine, ChatSession
+from .client import InvalidAccessError, InvalidStateError, WebSocket, live_clients
+from .eventlog import EventLog, LogEntry
+from .events import Blob, CloseEvent, ErrorEvent, Event, MessageEvent, ReadyState
+from .exercises import Exercise, exercise
+from .lessons import LESSONS, Lesson, lesson
+from .messages import MessageError
+from .runner import (
+    RunningServer,
+    ServerStartError,
+    get_ws_url,
+    running_servers,
+    serve,
+    stop_all,
+    stop_server,
+)
+from .timescale import nominal_seconds, real_seconds, scaled_time, set_time_scale, time_scale
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LESSONS",
+    "Blob",
+    "Bot",
+    "BotCrew",
+    "ChatLine",
+    "ChatSession",
+    "CloseEvent",
+    "ErrorEvent",
+    "Event",
+    "EventLog",
+    "Exercise",
+    "InvalidAccessError",
+    "InvalidStateError",
+    "Lesson",
+    "LogEntry",
+    "MessageError",
+    "MessageEvent",
+    "ReadyState",
+    "RunningServer",
+    "ServerStartError",
+    "WebSocket",
+    "exercise",
+    "get_ws_url",
+    "lesson",
+    "live_clients",
+    "nominal_seconds",
+    "real_seconds",
+    "running_servers",
+    "scaled_time",
+    "serve",
+    "set_time_scale",
+    "start_bots",
+    "stop_all",
+    "stop_bots",
+    "stop_server",
+    "time_scale",
+]

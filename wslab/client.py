@@ -188,6 +188,7 @@ class WebSocket:
         self._buffered = 0
         self._abort_open = False
         self._history: list[str] = []
+        self._listener_tasks: set[asyncio.Future[Any]] = set()
         self.log.record("connecting", f"connecting to {url}", peer=name)
         self._task = self._loop.create_task(self._run(), name=f"wslab-client-{name}")
         _live.add(self)
@@ -199,7 +200,7 @@ class WebSocket:
         """0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED (``ws.readyState``)."""
         return self._ready_state
 
-    readyState = ready_state  # noqa: N815 - the browser's spelling, for side-by-side reading
+    readyState = ready_state
 
     @property
     def buffered_amount(self) -> int:
@@ -224,8 +225,8 @@ class WebSocket:
         if listener in listeners:
             listeners.remove(listener)
 
-    addEventListener = add_event_listener  # noqa: N815
-    removeEventListener = remove_event_listener  # noqa: N815
+    addEventListener = add_event_listener
+    removeEventListener = remove_event_listener
 
     def send(self, data: str | bytes | bytearray | memoryview | Blob) -> None:
         """Queue a message: ``str`` as a text frame, bytes or :class:`Blob` as binary.
@@ -345,7 +346,10 @@ class WebSocket:
             try:
                 result = listener(event)
                 if inspect.isawaitable(result):
-                    asyncio.ensure_future(result)
+                    # Keep a reference: the loop only holds tasks weakly.
+                    task = asyncio.ensure_future(result)
+                    self._listener_tasks.add(task)
+                    task.add_done_callback(self._listener_tasks.discard)
             except Exception as exc:
                 # As in a browser: report it, and go on with the other listeners.
                 self.listener_errors.append(exc)
@@ -446,4 +450,4 @@ class WebSocket:
 def _check_kind(kind: str) -> EventType:
     if kind not in EVENT_TYPES:
         raise ValueError(f"unknown event type {kind!r}; use one of {', '.join(EVENT_TYPES)}")
-    return kind  # type: ignore[return-value]
+    return kind

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -34,7 +35,7 @@ class LoopThread:
     """
 
     def __init__(
-        self, name: str, on_exception: Callable[[dict[str, Any]], None] | None = None
+        self, name: str, on_exception: Callable[[dict[str, Any]], object] | None = None
     ) -> None:
         self.name = name
         self._on_exception = on_exception
@@ -106,10 +107,9 @@ class LoopThread:
         """
         loop = self._loop
         if loop is not None and not loop.is_closed():
-            try:
+            # The loop may close between the check and the call.
+            with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(loop.stop)
-            except RuntimeError:  # closed between the check and the call
-                pass
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout)
 

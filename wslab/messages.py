@@ -88,9 +88,7 @@ def parse_message(data: str | bytes, types: Collection[str]) -> dict[str, Any]:
     except RecursionError:
         raise MessageError("invalid-json", "message is nested too deeply") from None
     if not isinstance(obj, dict):
-        raise MessageError(
-            "invalid-shape", f"expected a JSON object, got {type(obj).__name__}"
-        )
+        raise MessageError("invalid-shape", f"expected a JSON object, got {type(obj).__name__}")
     kind = obj.get("type")
     if not isinstance(kind, str):
         raise MessageError("missing-type", 'a message needs a "type" string')

@@ -49,7 +49,7 @@ class Observers(Generic[T]):
         for callback in callbacks:
             try:
                 callback(value)
-            except Exception as exc:  # noqa: PERF203 - one bad view must not stop the rest
+            except Exception as exc:
                 errors.append(exc)
         return errors
 

@@ -8,15 +8,18 @@ connection object itself), and asks it whether a name is free.
 from __future__ import annotations
 
 from collections.abc import Hashable
+from typing import Generic, TypeVar
 
 __all__ = ["NameTaken", "Roster"]
+
+K = TypeVar("K", bound=Hashable)
 
 
 class NameTaken(ValueError):
     """The name is already used by another connection."""
 
 
-class Roster:
+class Roster(Generic[K]):
     """Names of the joined connections, in the order they joined.
 
     Names compare case-insensitively (``"Ada"`` and ``"ada"`` would confuse
@@ -25,9 +28,9 @@ class Roster:
     """
 
     def __init__(self) -> None:
-        self._names: dict[Hashable, str] = {}
+        self._names: dict[K, str] = {}
 
-    def join(self, key: Hashable, name: str) -> None:
+    def join(self, key: K, name: str) -> None:
         """Give ``key`` the ``name``; renaming is allowed.
 
         Raises:
@@ -39,18 +42,18 @@ class Roster:
                 raise NameTaken(f"the name {name!r} is already taken")
         self._names[key] = name
 
-    def leave(self, key: Hashable) -> str | None:
+    def leave(self, key: K) -> str | None:
         """Forget ``key``; return its name, or None if it had not joined."""
         return self._names.pop(key, None)
 
-    def name_of(self, key: Hashable) -> str | None:
+    def name_of(self, key: K) -> str | None:
         return self._names.get(key)
 
     def names(self) -> list[str]:
         """The joined names, in joining order."""
         return list(self._names.values())
 
-    def keys(self) -> list[Hashable]:
+    def members(self) -> list[K]:
         return list(self._names)
 
     def __contains__(self, key: object) -> bool:

@@ -19,7 +19,8 @@ import threading
 import time
 from typing import Any
 
-from websockets.asyncio.server import Server, serve as ws_serve
+from websockets.asyncio.server import Server
+from websockets.asyncio.server import serve as ws_serve
 
 from .eventlog import EventLog
 from .loopthread import LoopThread
@@ -51,7 +52,9 @@ class ServerStartError(OSError):
     """A server could not start listening (for example, the port is in use)."""
 
 
-def get_ws_url(port: int, host: str = DEFAULT_HOST, path: str = "/", *, secure: bool = False) -> str:
+def get_ws_url(
+    port: int, host: str = DEFAULT_HOST, path: str = "/", *, secure: bool = False
+) -> str:
     """Return the WebSocket URL of a server on this machine.
 
     The Python twin of the seed's ``getWsUrl(8082)``::

@@ -161,9 +161,7 @@ class LessonServer:
         self.log.record("refused", f"{peer}: {error.code}: {error.message}", peer=peer)
         await self.send_json(ws, error.payload())
 
-    async def guarded(
-        self, ws: ServerConnection, action: Callable[[], Awaitable[None]]
-    ) -> None:
+    async def guarded(self, ws: ServerConnection, action: Callable[[], Awaitable[None]]) -> None:
         """Run ``action``; turn a :class:`MessageError` into an error reply."""
         try:
             await action()

@@ -41,7 +41,7 @@ class ChatServer(LessonServer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.roster = Roster()
+        self.roster: Roster[ServerConnection] = Roster()
         #: Told the list of names each time someone joins or leaves.
         self.roster_changed: Observers[list[str]] = Observers()
 
@@ -62,7 +62,7 @@ class ChatServer(LessonServer):
             await self.send_error(ws, error)
 
     def _others(self, ws: ServerConnection) -> list[ServerConnection]:
-        return [c for c in self.roster.keys() if c is not ws]  # type: ignore[misc]
+        return [c for c in self.roster.members() if c is not ws]
 
     def _join(self, ws: ServerConnection, request: dict[str, Any]) -> None:
         if ws in self.roster:
@@ -90,5 +90,5 @@ class ChatServer(LessonServer):
         name = self.roster.leave(ws)
         if name is not None:
             online = self.online()
-            self.broadcast(self.roster.keys(), {"type": "left", "name": name, "online": online})  # type: ignore[arg-type]
+            self.broadcast(self.roster.members(), {"type": "left", "name": name, "online": online})
             self.roster_changed.notify(online)

@@ -1,0 +1,7 @@
+"""``python -m wslab``: see :mod:`wslab.cli`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

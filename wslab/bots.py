@@ -1,0 +1,172 @@
+"""Bot clients, so that one student alone still sees a live chat room.
+
+Each bot is a real WebSocket client (websockets' asyncio API) on a thread and
+loop of its own: it joins the chat server, says its lines every few nominal
+seconds, and answers anyone who mentions its name. Bots are kept by key like
+servers are: starting them again replaces the earlier crew.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from .eventlog import EventLog
+from .loopthread import LoopThread
+from .messages import dumps
+from .timescale import real_seconds
+
+__all__ = ["DEFAULT_BOTS", "Bot", "BotCrew", "start_bots", "stop_bots"]
+
+
+@dataclass(frozen=True)
+class Bot:
+    """A scripted chat participant.
+
+    Attributes:
+        name: its display name.
+        lines: what it says, one line every ``every`` nominal seconds.
+        every: nominal seconds between lines.
+        first: nominal seconds before its first line.
+    """
+
+    name: str
+    lines: tuple[str, ...]
+    every: float = 4.0
+    first: float = 1.0
+
+
+DEFAULT_BOTS: tuple[Bot, ...] = (
+    Bot(
+        "Ada",
+        (
+            "Hi all! Anyone else on lesson 4?",
+            "WebSockets keep the line open, nice.",
+            "Say my name and I'll answer.",
+        ),
+        every=5.0,
+        first=0.5,
+    ),
+    Bot(
+        "Grace",
+        (
+            "Hello from the other side of the socket!",
+            "Messages here arrive without a refresh.",
+            "Try closing your connection: I'll see you leave.",
+        ),
+        every=6.0,
+        first=1.5,
+    ),
+)
+
+
+class BotCrew:
+    """Some bots connected to one chat server, on their own loop thread."""
+
+    def __init__(self, key: str, url: str, bots: Sequence[Bot]) -> None:
+        self.key = key
+        self.url = url
+        self.bots = tuple(bots)
+        self.log = EventLog()
+        self._thread = LoopThread(
+            f"wslab-{key}",
+            on_exception=lambda ctx: self.log.record("error", str(ctx.get("message"))),
+        )
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopped = False
+
+    def start(self, timeout: float = 10.0) -> BotCrew:
+        """Connect every bot; return once all have joined."""
+        self._thread.start()
+        self._thread.run(self._start(), timeout)
+        return self
+
+    async def _start(self) -> None:
+        joined = [asyncio.Event() for _ in self.bots]
+        self._tasks = [
+            asyncio.create_task(self._live(bot, done))
+            for bot, done in zip(self.bots, joined, strict=True)
+        ]
+        await asyncio.gather(*(done.wait() for done in joined))
+
+    async def _live(self, bot: Bot, joined: asyncio.Event) -> None:
+        try:
+            async with connect(self.url, compression=None, proxy=None, close_timeout=1) as ws:
+                await ws.send(dumps({"type": "join", "name": bot.name}))
+                self.log.record("join", f"{bot.name} joined", peer=bot.name)
+                joined.set()
+                talker = asyncio.create_task(self._talk(bot, ws))
+                try:
+                    await self._listen(bot, ws)
+                finally:
+                    talker.cancel()
+        except (OSError, ConnectionClosed) as exc:
+            self.log.record("error", f"{bot.name}: {type(exc).__name__}: {exc}", peer=bot.name)
+        finally:
+            joined.set()  # never leave start() waiting
+
+    async def _talk(self, bot: Bot, ws: ClientConnection) -> None:
+        await asyncio.sleep(real_seconds(bot.first))
+        for line in bot.lines:
+            await ws.send(dumps({"type": "chat", "text": line}))
+            self.log.record("say", line, peer=bot.name)
+            await asyncio.sleep(real_seconds(bot.every))
+
+    async def _listen(self, bot: Bot, ws: ClientConnection) -> None:
+        async for raw in ws:
+            try:
+                msg = json.loads(raw)
+            except ValueError:
+                continue
+            if msg.get("type") != "chat" or msg.get("from") in {b.name for b in self.bots}:
+                continue  # bots answer people, not each other: no endless loops
+            if bot.name.casefold() in str(msg.get("text", "")).casefold():
+                await asyncio.sleep(real_seconds(0.5))
+                reply = f"@{msg['from']} you called? I'm a bot, but I'm listening."
+                await ws.send(dumps({"type": "chat", "text": reply}))
+                self.log.record("say", reply, peer=bot.name)
+
+    def stop(self) -> None:
+        """Close every bot's connection and end the thread. Idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._thread.stop()
+        with _lock:
+            if _crews.get(self.key) is self:
+                del _crews[self.key]
+
+    @property
+    def running(self) -> bool:
+        return not self._stopped and self._thread.alive
+
+
+_crews: dict[str, BotCrew] = {}
+_lock = threading.Lock()
+
+
+def start_bots(url: str, bots: Sequence[Bot] = DEFAULT_BOTS, *, key: str = "bots") -> BotCrew:
+    """Start bots in the chat at ``url``, replacing any earlier crew under ``key``."""
+    stop_bots(key)
+    crew = BotCrew(key, url, bots).start()
+    with _lock:
+        _crews[key] = crew
+    return crew
+
+
+def stop_bots(key: str | None = None) -> None:
+    """Stop the crew under ``key``, or every crew."""
+    with _lock:
+        crews = list(_crews.values()) if key is None else [c for k, c in _crews.items() if k == key]
+    for crew in crews:
+        crew.stop()
+
+
+atexit.register(stop_bots)

@@ -1,0 +1,136 @@
+"""``python -m wslab``: list the lesson servers, or run one standalone.
+
+::
+
+    python -m wslab list
+    python -m wslab serve chat --port 8082
+
+A standalone server is the same one the notebooks start; a browser page,
+``wscat`` or the seed's own JavaScript can talk to it. Ctrl-C stops it
+cleanly (exit 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from types import FrameType
+
+from .eventlog import LogEntry
+from .lessons import LESSONS
+from .runner import DEFAULT_HOST, ServerStartError, serve
+from .servers import SERVERS
+from .timescale import set_time_scale
+
+__all__ = ["main"]
+
+DEFAULT_PORT = 8082  # the seed's getWsUrl(8082)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m wslab", description="wslab's lesson servers, outside the notebooks."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("list", help="list the lesson servers and their lessons")
+    run = commands.add_parser("serve", help="run one lesson server until Ctrl-C")
+    run.add_argument("name", help="the server's name (see `python -m wslab list`)")
+    run.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"address to listen on (default {DEFAULT_HOST}: this machine only)",
+    )
+    run.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"port to listen on (default {DEFAULT_PORT}; 0 for any free port)",
+    )
+    run.add_argument(
+        "--time-scale",
+        type=float,
+        default=None,
+        help="factor from nominal to real seconds (default: $WSLAB_TIME_SCALE or 1)",
+    )
+    run.add_argument("--quiet", action="store_true", help="do not print each event")
+    return parser
+
+
+def _list() -> int:
+    by_server: dict[str, list[int]] = {}
+    for lesson in LESSONS:
+        by_server.setdefault(lesson.server, []).append(lesson.number)
+    width = max(len(name) for name in by_server)
+    for name, numbers in by_server.items():
+        lessons = ", ".join(str(n) for n in numbers)
+        if name in SERVERS:
+            print(f"{name:<{width}}  lessons {lessons:<6}  {SERVERS[name].summary}")
+        else:
+            print(f"{name:<{width}}  lessons {lessons:<6}  (coming with its lesson)")
+    return 0
+
+
+def _print_entry(entry: LogEntry) -> None:
+    stamp = time.strftime("%H:%M:%S", time.localtime(entry.time))
+    arrow = {"in": "<-", "out": "->"}.get(entry.direction, "  ")
+    print(f"{stamp} {arrow} {entry.kind:<9} {entry.text}", flush=True)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    if args.name not in SERVERS:
+        known = ", ".join(sorted(SERVERS))
+        print(
+            f"error: no lesson server called {args.name!r}; the servers are: {known}",
+            file=sys.stderr,
+        )
+        return 2
+    if args.time_scale is not None:
+        try:
+            set_time_scale(args.time_scale)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"warning: listening on {args.host}: other machines on your network can connect. "
+            "Use this only on a network you trust.",
+            file=sys.stderr,
+            flush=True,
+        )
+    try:
+        running = serve(args.name, host=args.host, port=args.port, register=False)
+    except ServerStartError as exc:
+        print(f"error: {exc.strerror}", file=sys.stderr)
+        return 1
+    if not args.quiet:
+        running.log.subscribe(_print_entry)
+    print(f"{args.name} server listening on {running.url} (Ctrl-C to stop)", flush=True)
+
+    stop = threading.Event()
+
+    def _terminate(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    # SIGTERM (from a process manager) stops as cleanly as Ctrl-C does.
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, _terminate)
+    try:
+        # Wait in short slices: on Windows a bare wait() does not see Ctrl-C.
+        while not stop.wait(0.2):
+            pass
+    except KeyboardInterrupt:
+        pass
+    running.stop(grace=2.0)
+    print(f"{args.name} server stopped", flush=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "list":
+        return _list()
+    return _serve(args)

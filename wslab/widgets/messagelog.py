@@ -1,0 +1,99 @@
+"""A live table of an :class:`~wslab.eventlog.EventLog`: direction, time, type, size."""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import ipywidgets as widgets
+import traitlets
+
+from ..eventlog import EventLog, LogEntry
+from ._kernel import OnKernelThread
+
+__all__ = ["MessageLog"]
+
+_ARROWS = {"in": "⬅ in", "out": "➡ out", "-": ""}
+
+
+class MessageLog(widgets.HTML):  # type: ignore[misc]
+    """Shows the newest entries of an event log as a table, updated live.
+
+    Args:
+        log: the log to show (a server's ``log`` or a client's).
+        kinds: show only these kinds (``"message"``, ``"connect"``, ...).
+        title: a caption above the table.
+    """
+
+    max_rows = traitlets.Int(12, help="How many of the newest entries to show.")
+    rows = traitlets.Int(0, help="How many entries are shown now (read-only for views).")
+
+    def __init__(
+        self,
+        log: EventLog,
+        kinds: Iterable[str] | None = None,
+        title: str = "",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.log = log
+        self.kinds = None if kinds is None else set(kinds)
+        self.title = title
+        self._on_kernel = OnKernelThread()
+        self._unsubscribe = log.subscribe(self._on_kernel(lambda _entry: self.refresh()))
+        self.refresh()
+
+    @traitlets.validate("max_rows")
+    def _valid_rows(self, proposal: Any) -> int:
+        if proposal["value"] < 1:
+            raise traitlets.TraitError("max_rows must be at least 1")
+        return int(proposal["value"])
+
+    @traitlets.observe("max_rows")
+    def _changed(self, change: Any) -> None:
+        self.refresh()
+
+    def shown(self) -> list[LogEntry]:
+        """The entries the table shows now, oldest first."""
+        entries = self.log.entries(self.kinds)
+        return entries[-self.max_rows :]
+
+    def refresh(self) -> None:
+        entries = self.shown()
+        self.rows = len(entries)
+        body = "".join(_row(entry) for entry in entries) or (
+            '<tr><td colspan="5" style="color:#718096">nothing yet</td></tr>'
+        )
+        caption = (
+            f"<caption style='text-align:left'><b>{html.escape(self.title)}</b></caption>"
+            if self.title
+            else ""
+        )
+        self.value = (
+            "<table style='font-family:monospace;font-size:12px;border-collapse:collapse'>"
+            f"{caption}<tr style='text-align:left'><th>time</th><th>dir</th><th>what</th>"
+            "<th>frame</th><th>size</th></tr>"
+            f"{body}</table>"
+        )
+
+    def close(self) -> None:
+        self._unsubscribe()
+        super().close()
+
+
+def _row(entry: LogEntry) -> str:
+    stamp = (
+        time.strftime("%H:%M:%S", time.localtime(entry.time))
+        + f".{int(entry.time * 1000) % 1000:03d}"
+    )
+    frame = ("binary" if entry.binary else "text") if entry.kind == "message" else entry.kind
+    size = f"{entry.size} B" if entry.kind == "message" else ""
+    peer = f"{html.escape(entry.peer)} " if entry.peer else ""
+    return (
+        f"<tr><td style='padding-right:8px'>{stamp}</td><td style='padding-right:8px'>"
+        f"{_ARROWS[entry.direction]}</td><td style='padding-right:8px'>{peer}"
+        f"{html.escape(entry.text)}</td><td style='padding-right:8px'>{frame}</td>"
+        f"<td>{size}</td></tr>"
+    )
