@@ -1,0 +1,224 @@
+"""Keep the notebooks tidy: navigation cells, the hub, and no committed outputs.
+
+    python scripts/course.py          # rewrite nav cells and 00-index, strip outputs
+    python scripts/course.py --check  # exit 1 and say what is stale (the tests run this)
+
+Safe to re-run: it writes a notebook only when its content changes. Lessons
+come from ``wslab.lessons.LESSONS``, so the hub and the navigation cannot
+drift from the catalogue.
+
+Notebooks are committed without outputs, execution counts or widget state:
+those are noise in a diff and stale the moment a student runs a cell. CI
+runs every notebook, so nothing is lost by not storing results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+from wslab.lessons import LESSONS, Lesson
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+INDEX = "00-index.ipynb"
+NAV_TOP, NAV_BOTTOM = "nav-top", "nav-bottom"
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
+
+# --- what the generated cells say ----------------------------------------------
+
+
+def _link(lesson: Lesson | None, arrow: str) -> str:
+    if lesson is None or not lesson.ready:
+        return ""
+    text = f"Lesson {lesson.number}: {lesson.title}"
+    return (
+        f"[{arrow} {text}]({lesson.notebook})"
+        if arrow == "◀"
+        else f"[{text} {arrow}]({lesson.notebook})"
+    )
+
+
+def _neighbours(lesson: Lesson) -> tuple[Lesson | None, Lesson | None]:
+    i = LESSONS.index(lesson)
+    prev = LESSONS[i - 1] if i > 0 else None
+    nxt = LESSONS[i + 1] if i + 1 < len(LESSONS) else None
+    return prev, nxt
+
+
+def nav_top(lesson: Lesson) -> str:
+    prev, nxt = _neighbours(lesson)
+    parts = [_link(prev, "◀") or " ", f"[Contents]({INDEX})", _link(nxt, "▶") or " "]
+    return " | ".join(parts).strip()
+
+
+def nav_bottom(lesson: Lesson) -> str:
+    _, nxt = _neighbours(lesson)
+    if nxt is not None and nxt.ready:
+        return f"**Next:** {_link(nxt, '▶')} · back to the [contents]({INDEX})"
+    if nxt is not None:
+        return (
+            f"**Next:** Lesson {nxt.number}, *{nxt.title}*, is coming soon. "
+            f"Back to the [contents]({INDEX})."
+        )
+    return f"That was the last lesson. Back to the [contents]({INDEX})."
+
+
+def index_cells() -> list[NotebookNode]:
+    rows = []
+    for item in LESSONS:
+        title = (
+            f"[{item.title}]({item.notebook})" if item.ready else f"{item.title} *(coming soon)*"
+        )
+        rows.append(f"| {item.number} | {title} | `{item.server}` | {item.blurb} |")
+    table = "\n".join(["| # | Lesson | Server | What you will do |", "|---|---|---|---|", *rows])
+    return [
+        nbformat.v4.new_markdown_cell(
+            "# WebSockets in Jupyter: the course hub\n\n"
+            "Twelve short lessons that teach WebSockets with **real servers running inside this "
+            "notebook's kernel**. Every lesson starts its server in the background, talks to it "
+            "from Python with a client shaped like the browser's `WebSocket`, and shows what "
+            "happens live in widgets.\n\n"
+            "Run the cell below first: it checks that everything works on your machine."
+        ),
+        nbformat.v4.new_code_cell(
+            "from wslab import serve, WebSocket\n"
+            "from wslab.widgets import ReadyStateBadge\n\n"
+            'server = serve("echo")            # an echo server, in the background\n'
+            "ws = WebSocket(server.url)         # like `new WebSocket(url)` in a browser\n"
+            'badge = ReadyStateBadge(ws, label="setup check")\n'
+            "display(badge)\n\n"
+            'await ws.wait_for("open")\n'
+            'ws.send("ping from the hub")\n'
+            'reply = await ws.wait_for("message")\n'
+            'ws.close(1000, "setup check done")\n'
+            "await ws.closed()\n\n"
+            'assert reply.data == "ping from the hub", reply\n'
+            'print(f"✅ Your setup works: the echo server at {server.url} "\n'
+            '      f"answered {reply.data!r} (ready in {server.ready_seconds * 1000:.0f} ms).")'
+        ),
+        nbformat.v4.new_markdown_cell(
+            "## Lessons\n\n" + table + "\n\n"
+            "Each lesson follows the same path: *In this lesson* → the idea, with the study "
+            "notes' JavaScript beside the Python that really runs → a live server and widgets → "
+            "checks → *Summary* → exercises with `hint()` and `check()`.\n\n"
+            "## Good to know\n\n"
+            "- **Run cells from the top.** Re-running a cell, or the whole notebook, is always "
+            "safe: a server started again replaces the earlier one.\n"
+            "- **Time scale.** Durations (a 600 ms delay, a 30 s heartbeat) are real at "
+            "`WSLAB_TIME_SCALE=1`, the default. The tests run them faster; text and widgets "
+            "still show the nominal seconds.\n"
+            "- **Outside the notebook.** `python -m wslab serve echo --port 8082` runs the same "
+            "server for a browser page, `wscat`, or the study notes' JavaScript."
+        ),
+        nbformat.v4.new_code_cell("server.stop()  # tidy up: the lessons start their own servers"),
+    ]
+
+
+# --- reading and writing -------------------------------------------------------
+
+
+def _tagged(cell: NotebookNode, tag: str) -> bool:
+    return tag in cell.get("metadata", {}).get("tags", [])
+
+
+def _nav_cell(source: str, tag: str) -> NotebookNode:
+    cell = nbformat.v4.new_markdown_cell(source)
+    cell.metadata["tags"] = [tag]
+    return cell
+
+
+def _strip(nb: NotebookNode) -> None:
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+        cell.metadata.pop("execution", None)
+        cell.metadata.pop("collapsed", None)
+        cell.metadata.pop("scrolled", None)
+    nb.metadata.pop("widgets", None)
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    nb.metadata["language_info"] = {"name": "python"}
+
+
+def _with_nav(nb: NotebookNode, lesson: Lesson) -> None:
+    cells = [c for c in nb.cells if not (_tagged(c, NAV_TOP) or _tagged(c, NAV_BOTTOM))]
+    old = {
+        c.metadata["tags"][0]: c for c in nb.cells if _tagged(c, NAV_TOP) or _tagged(c, NAV_BOTTOM)
+    }
+    top, bottom = _nav_cell(nav_top(lesson), NAV_TOP), _nav_cell(nav_bottom(lesson), NAV_BOTTOM)
+    # Keep cell ids stable across runs so re-running changes nothing.
+    for cell, tag in ((top, NAV_TOP), (bottom, NAV_BOTTOM)):
+        if tag in old:
+            cell.id = old[tag].id
+    nb.cells = [top, *cells, bottom]
+
+
+def _render(nb: NotebookNode) -> str:
+    return nbformat.writes(nb) + "\n"
+
+
+def expected() -> dict[Path, str]:
+    """Every notebook file as it should be."""
+    result: dict[Path, str] = {}
+    index_path = NOTEBOOKS / INDEX
+    index = nbformat.v4.new_notebook()
+    if index_path.exists():
+        old = nbformat.read(index_path, as_version=4)
+        index.cells = index_cells()
+        for new, prev in zip(index.cells, old.cells, strict=False):
+            new.id = prev.id  # stable ids: no churn when nothing changed
+    else:
+        index.cells = index_cells()
+    _strip(index)
+    result[index_path] = _render(index)
+    for lesson in LESSONS:
+        path = NOTEBOOKS / lesson.notebook
+        if not path.exists():
+            continue
+        nb = nbformat.read(path, as_version=4)
+        _with_nav(nb, lesson)
+        _strip(nb)
+        result[path] = _render(nb)
+    return result
+
+
+def problems() -> list[str]:
+    """What is stale or missing, in words; empty when all is in order."""
+    found = []
+    for path, text in expected().items():
+        if not path.exists():
+            found.append(f"{path.name}: missing")
+        elif path.read_text(encoding="utf-8") != text:
+            found.append(f"{path.name}: outputs, metadata or navigation are stale")
+    for lesson in LESSONS:
+        if lesson.ready and not (NOTEBOOKS / lesson.notebook).exists():
+            found.append(f"{lesson.notebook}: lesson {lesson.number} is marked ready but missing")
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only report; exit 1 if stale")
+    args = parser.parse_args(argv)
+    if args.check:
+        found = problems()
+        for line in found:
+            print(line)
+        if found:
+            print("run: uv run python scripts/course.py")
+        return 1 if found else 0
+    for path, text in expected().items():
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+            print(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
