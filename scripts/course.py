@@ -188,6 +188,33 @@ def expected() -> dict[Path, str]:
     return result
 
 
+README = ROOT / "README.md"
+README_START, README_END = "<!-- lessons:start -->", "<!-- lessons:end -->"
+
+
+def readme_table() -> str:
+    rows = ["| # | Lesson | Server | Status |", "|---|---|---|---|"]
+    for item in LESSONS:
+        title = f"[{item.title}](notebooks/{item.notebook})" if item.ready else item.title
+        rows.append(
+            f"| {item.number} | {title} | `{item.server}` | "
+            f"{'ready' if item.ready else 'coming soon'} |"
+        )
+    return "\n".join(rows)
+
+
+def expected_readme() -> str | None:
+    """README.md with its generated lesson table, or None if it has no markers."""
+    if not README.exists():
+        return None
+    text = README.read_text(encoding="utf-8")
+    if README_START not in text or README_END not in text:
+        return None
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    return f"{head}{README_START}\n{readme_table()}\n{README_END}{tail}"
+
+
 def problems() -> list[str]:
     """What is stale or missing, in words; empty when all is in order."""
     found = []
@@ -196,6 +223,9 @@ def problems() -> list[str]:
             found.append(f"{path.name}: missing")
         elif path.read_text(encoding="utf-8") != text:
             found.append(f"{path.name}: outputs, metadata or navigation are stale")
+    readme = expected_readme()
+    if readme is not None and README.read_text(encoding="utf-8") != readme:
+        found.append("README.md: the lesson table is stale")
     for lesson in LESSONS:
         if lesson.ready and not (NOTEBOOKS / lesson.notebook).exists():
             found.append(f"{lesson.notebook}: lesson {lesson.number} is marked ready but missing")
@@ -217,6 +247,10 @@ def main(argv: list[str] | None = None) -> int:
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
             print(f"wrote {path.relative_to(ROOT)}")
+    readme = expected_readme()
+    if readme is not None and README.read_text(encoding="utf-8") != readme:
+        README.write_text(readme, encoding="utf-8")
+        print("wrote README.md")
     return 0
 
 
