@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import itertools
 import json
 import threading
 from collections.abc import Sequence
@@ -32,7 +33,8 @@ class Bot:
 
     Attributes:
         name: its display name.
-        lines: what it says, one line every ``every`` nominal seconds.
+        lines: what it says, one line every ``every`` nominal seconds, over and
+            over (a student who reads slowly should still find a live room).
         every: nominal seconds between lines.
         first: nominal seconds before its first line.
     """
@@ -114,16 +116,24 @@ class BotCrew:
 
     async def _talk(self, bot: Bot, ws: ClientConnection) -> None:
         await asyncio.sleep(real_seconds(bot.first))
-        for line in bot.lines:
+        for line in itertools.cycle(bot.lines):
             await ws.send(dumps({"type": "chat", "text": line}))
             self.log.record("say", line, peer=bot.name)
             await asyncio.sleep(real_seconds(bot.every))
 
     async def _listen(self, bot: Bot, ws: ClientConnection) -> None:
+        retries = 40
         async for raw in ws:
             try:
                 msg = json.loads(raw)
             except ValueError:
+                continue
+            if msg.get("type") == "error" and msg.get("error") == "name-taken" and retries:
+                # The crew this one replaces may not have left yet: its close
+                # frames are answered before the server's roster forgets them.
+                retries -= 1
+                await asyncio.sleep(0.05)
+                await ws.send(dumps({"type": "join", "name": bot.name}))
                 continue
             if msg.get("type") != "chat" or msg.get("from") in {b.name for b in self.bots}:
                 continue  # bots answer people, not each other: no endless loops

@@ -22,6 +22,7 @@ Built on websockets' asyncio client. Not thread-safe except :meth:`send` and
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import sys
 import traceback
@@ -190,7 +191,13 @@ class WebSocket:
         self._history: list[str] = []
         self._listener_tasks: set[asyncio.Future[Any]] = set()
         self.log.record("connecting", f"connecting to {url}", peer=name)
-        self._task = self._loop.create_task(self._run(), name=f"wslab-client-{name}")
+        # An empty context: a task copies the creating cell's context, where
+        # ipykernel keeps the output's parent, so a listener's print() in a
+        # later cell would go to this (finished) cell and be lost. Without it,
+        # output goes to the cell running when the event is dispatched.
+        self._task = contextvars.Context().run(
+            self._loop.create_task, self._run(), name=f"wslab-client-{name}"
+        )
         _live.add(self)
 
     # --- the browser API ----------------------------------------------------
@@ -290,7 +297,12 @@ class WebSocket:
         """Wait for the next ``kind`` event and return it.
 
         ``open`` and ``close`` happen once: if already dispatched, that event
-        is returned at once. Raises ``TimeoutError`` after ``timeout`` real seconds.
+        is returned at once. Only events dispatched after the call count: to
+        collect several messages, add a listener before sending.
+
+        Raises:
+            TimeoutError: after ``timeout`` real seconds (``asyncio.TimeoutError``
+                on Python 3.10, the same class from 3.11 on).
         """
         _check_kind(kind)
         if kind in ("open", "close") and kind in self._last:

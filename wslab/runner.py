@@ -199,7 +199,7 @@ def _start_error(exc: OSError, host: str, port: int) -> ServerStartError:
     if exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)):
         message = (
             f"port {port} on {host} is already in use by another program; "
-            "choose another port, or port=0 for any free one"
+            "choose another port, or port 0 for any free one"
         )
     elif exc.errno in (errno.EACCES, getattr(errno, "WSAEACCES", -1)):
         message = f"not allowed to listen on {host}:{port} (ports below 1024 need privileges)"

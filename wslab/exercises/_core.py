@@ -8,7 +8,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Exercise", "all_exercises", "exercise"]
+__all__ = ["Exercise", "Verdict", "all_exercises", "exercise"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What :meth:`Exercise.check` found: true when the answer is right.
+
+    The feedback is printed by ``check`` itself, so a ``check(...)`` on the last
+    line of a cell does not show a second, bare ``True`` or ``False``.
+    """
+
+    correct: bool
+    problem: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.correct
+
+    def _ipython_display_(self) -> None:
+        pass  # already printed
 
 
 @dataclass(frozen=True)
@@ -32,8 +50,11 @@ class Exercise:
     reference: Any
     solution_code: str = ""
 
-    def check(self, answer: Any, *, quiet: bool = False) -> bool:
-        """Say whether ``answer`` is right; never raises for a wrong answer."""
+    def check(self, answer: Any, *, quiet: bool = False) -> Verdict:
+        """Say whether ``answer`` is right; never raises for a wrong answer.
+
+        Returns a :class:`Verdict`, true when the answer is right.
+        """
         if answer is Ellipsis:
             problem: str | None = "not tried yet: replace the ... with your answer"
         else:
@@ -47,7 +68,7 @@ class Exercise:
                 if problem is None
                 else f"❌ Exercise {self.id}: {problem}"
             )
-        return problem is None
+        return Verdict(problem is None, problem)
 
     def hint(self, n: int = 1) -> None:
         """Print hint ``n`` (1-based)."""

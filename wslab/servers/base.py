@@ -105,6 +105,12 @@ class LessonServer:
                 await ws.wait_closed()
                 code = ws.close_code
                 reason = ws.close_reason or ""
+                sent = ws.protocol.close_sent
+                if ws.protocol.close_rcvd is None and sent is not None:
+                    # We closed and the client never answered (a message too
+                    # big, or a stop that dropped a blocked client): record the
+                    # code we sent (1009, 1001), not a bare 1006.
+                    code, reason = sent.code, sent.reason
                 self.log.record(
                     "close", f"{peer} closed: {code} {reason}".rstrip(), peer=peer, code=code
                 )
@@ -129,11 +135,13 @@ class LessonServer:
     async def send(self, ws: ServerConnection, data: str | bytes) -> None:
         """Send and record one message; a connection already closed is skipped."""
         peer = self.peers.get(ws, "?")
+        # Record first: the client may read the message before send() returns,
+        # and a log that shows the answer after the client saw it would mislead.
+        self.log.message("out", data, peer)
         try:
             await ws.send(data)
         except ConnectionClosed:
-            return
-        self.log.message("out", data, peer)
+            self.log.record("discarded", f"{peer} closed before the message was sent", peer=peer)
 
     async def send_json(self, ws: ServerConnection, obj: dict[str, Any]) -> None:
         await self.send(ws, dumps(obj))

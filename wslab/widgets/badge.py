@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import ipywidgets as widgets
@@ -52,7 +53,7 @@ class ReadyStateBadge(widgets.HTML):  # type: ignore[misc]
         if not self.states_seen or self.states_seen[-1] != state:
             self.states_seen.append(state)
         colour = _COLOURS[state]
-        label = f"{self.label} " if self.label else ""
+        label = f"{html.escape(self.label)} " if self.label else ""
         self.value = (
             f'<span style="font-family:monospace">{label}readyState '
             f'<span style="background:{colour};color:white;border-radius:4px;padding:1px 6px">'

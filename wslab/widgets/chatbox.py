@@ -24,6 +24,9 @@ _STYLE = {
 class ChatBox(widgets.VBox):  # type: ignore[misc]
     """A view of a :class:`~wslab.chat.ChatSession`; typing and Send call ``session.say``."""
 
+    # Until subscribed: ipywidgets calls close() from __del__, even after a failed __init__.
+    _unsubscribe: Any = staticmethod(lambda: None)
+
     def __init__(self, session: ChatSession, max_lines: int = 30, **kwargs: Any) -> None:
         self.session = session
         self.max_lines = max_lines
@@ -74,6 +77,7 @@ class ChatBox(widgets.VBox):  # type: ignore[misc]
 
     def close(self) -> None:
         self._unsubscribe()
+        self.badge.close()
         super().close()
 
 

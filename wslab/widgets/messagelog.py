@@ -27,6 +27,9 @@ class MessageLog(widgets.HTML):  # type: ignore[misc]
         title: a caption above the table.
     """
 
+    # Until subscribed: ipywidgets calls close() from __del__, even after a failed __init__.
+    _unsubscribe: Any = staticmethod(lambda: None)
+
     max_rows = traitlets.Int(12, help="How many of the newest entries to show.")
     rows = traitlets.Int(0, help="How many entries are shown now (read-only for views).")
 
@@ -37,10 +40,12 @@ class MessageLog(widgets.HTML):  # type: ignore[misc]
         title: str = "",
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
-        self.log = log
+        # Not `self.log`: every widget already has a `log` trait (a logging.Logger).
+        self.event_log = log
         self.kinds = None if kinds is None else set(kinds)
         self.title = title
+        # After the attributes: MessageLog(log, max_rows=5) refreshes during init.
+        super().__init__(**kwargs)
         self._on_kernel = OnKernelThread()
         self._unsubscribe = log.subscribe(self._on_kernel(lambda _entry: self.refresh()))
         self.refresh()
@@ -57,7 +62,7 @@ class MessageLog(widgets.HTML):  # type: ignore[misc]
 
     def shown(self) -> list[LogEntry]:
         """The entries the table shows now, oldest first."""
-        entries = self.log.entries(self.kinds)
+        entries = self.event_log.entries(self.kinds)
         return entries[-self.max_rows :]
 
     def refresh(self) -> None:
