@@ -53,8 +53,8 @@ def _neighbours(lesson: Lesson) -> tuple[Lesson | None, Lesson | None]:
 
 def nav_top(lesson: Lesson) -> str:
     prev, nxt = _neighbours(lesson)
-    parts = [_link(prev, "◀") or " ", f"[Contents]({INDEX})", _link(nxt, "▶") or " "]
-    return " | ".join(parts).strip()
+    parts = [_link(prev, "◀"), f"[Contents]({INDEX})", _link(nxt, "▶")]
+    return " | ".join(part for part in parts if part)
 
 
 def nav_bottom(lesson: Lesson) -> str:
