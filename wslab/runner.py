@@ -12,15 +12,12 @@ Why a thread: the kernel's own loop stops while a cell blocks
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import errno
 import threading
 import time
+from ssl import SSLContext
 from typing import Any
-
-from websockets.asyncio.server import Server
-from websockets.asyncio.server import serve as ws_serve
 
 from .eventlog import EventLog
 from .loopthread import LoopThread
@@ -81,15 +78,18 @@ class RunningServer:
         ready_seconds: how long :func:`serve` took until it was listening.
     """
 
-    def __init__(self, name: str, app: LessonServer, host: str, port: int) -> None:
+    def __init__(
+        self, name: str, app: LessonServer, host: str, port: int, ssl: SSLContext | None = None
+    ) -> None:
         self.name = name
         self.app = app
         self.log: EventLog = app.log
         self.host = host
         self.requested_port = port
+        self.ssl = ssl
         self.port = 0
         self.ready_seconds = 0.0
-        self._server: Server | None = None
+        self._listening = False
         self._thread = LoopThread(f"wslab-{name}", on_exception=self._record_exception)
         self._stopped = False
 
@@ -117,31 +117,16 @@ class RunningServer:
         return self
 
     async def _listen(self) -> None:
-        self._server = await ws_serve(
-            self.app.handler, self.host, self.requested_port, **self.app.serve_options()
-        )
-        self.port = self._server.sockets[0].getsockname()[1]
+        self.port = await self.app.listen(self.host, self.requested_port, ssl=self.ssl)
+        self._listening = True
         self.log.record("listening", f"{self.app.name} listening on {self.url}")
         await self.app.started()
 
     async def _close(self, grace: float) -> None:
-        server = self._server
-        if server is None:
+        if not self._listening:
             return
         await self.app.stopping()
-        # close() stops listening and sends every client a 1001 "going away"
-        # close frame at once; the clients then answer it.
-        server.close()
-        try:
-            await asyncio.wait_for(server.wait_closed(), grace)
-        except asyncio.TimeoutError:
-            # A client that cannot answer in time, typically one on the
-            # kernel's own loop, which is blocked in this very call: it has
-            # the 1001 frame already, so drop the TCP connection rather than
-            # hold the cell for websockets' 10 s close timeout.
-            for connection in list(self.app.peers):
-                connection.transport.abort()
-            await asyncio.sleep(0)
+        await self.app.close(grace)
 
     def stop(self, timeout: float = 5.0, grace: float = STOP_GRACE) -> None:
         """Close every connection (1001), stop listening, end the thread. Idempotent.
@@ -169,7 +154,8 @@ class RunningServer:
 
     @property
     def url(self) -> str:
-        return get_ws_url(self.port, self.host)
+        """The WebSocket URL (``wss://`` when serving TLS)."""
+        return get_ws_url(self.port, self.host, secure=self.ssl is not None)
 
     @property
     def running(self) -> bool:
@@ -215,6 +201,7 @@ def serve(
     port: int = 0,
     name: str | None = None,
     register: bool = True,
+    ssl: SSLContext | None = None,
     **options: Any,
 ) -> RunningServer:
     """Start a lesson server in the background and return once it listens.
@@ -228,6 +215,7 @@ def serve(
         name: the key to keep it under; defaults to the server's name.
         register: keep it in the registry, so that serving the same name again
             replaces it and :func:`stop_all` stops it.
+        ssl: a server-side ``ssl.SSLContext`` to serve ``wss://`` (lesson 8).
         **options: passed to the server class (for example ``delay=`` for
             ``slow``).
 
@@ -245,7 +233,7 @@ def serve(
     key = name or app.name
     if register:
         stop_server(key)
-    running = RunningServer(key, app, host, port).start()
+    running = RunningServer(key, app, host, port, ssl).start()
     if register:
         with _registry_lock:
             _registry[key] = running

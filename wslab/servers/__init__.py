@@ -1,11 +1,15 @@
 """The lesson servers, by name.
 
-``python -m wslab list`` and :func:`wslab.serve` look names up here; a later
-lesson adds its server by adding it to :data:`SERVERS`.
+``python -m wslab list`` and :func:`wslab.serve` look names up here. Every
+module in this package is searched for :class:`LessonServer` subclasses with
+a ``name``, so a lesson adds its server by adding its module, nothing more.
 """
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
 from typing import Any
 
 from .base import LessonServer
@@ -15,9 +19,19 @@ from .slow import SlowServer
 
 __all__ = ["SERVERS", "ChatServer", "EchoServer", "LessonServer", "SlowServer", "create_server"]
 
-SERVERS: dict[str, type[LessonServer]] = {
-    cls.name: cls for cls in (EchoServer, SlowServer, ChatServer)
-}
+
+def _discover() -> dict[str, type[LessonServer]]:
+    found: dict[str, type[LessonServer]] = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, LessonServer) and cls.name and cls.__module__ == module.__name__:
+                found[cls.name] = cls
+    # In course order: by first lesson, then by name.
+    return dict(sorted(found.items(), key=lambda kv: (kv[1].lessons or (99,), kv[0])))
+
+
+SERVERS: dict[str, type[LessonServer]] = _discover()
 
 
 def create_server(name: str, **options: Any) -> LessonServer:

@@ -7,11 +7,14 @@ websockets' ``serve``. It never prints: it records to ``self.log``
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from ssl import SSLContext
 from typing import Any, ClassVar
 
-from websockets.asyncio.server import ServerConnection, broadcast
+from websockets.asyncio.server import Server, ServerConnection, broadcast
+from websockets.asyncio.server import serve as ws_serve
 from websockets.exceptions import ConnectionClosed
 
 from ..eventlog import EventLog
@@ -55,6 +58,7 @@ class LessonServer:
     def __init__(self, log: EventLog | None = None) -> None:
         self.log = log if log is not None else EventLog()
         self.peers: dict[ServerConnection, str] = {}
+        self._server: Server | None = None
         self._next_peer = 0
         # A logger of our own, outside logging's registry, so that websockets'
         # messages go to the event log and never to the kernel's stderr.
@@ -74,6 +78,34 @@ class LessonServer:
             # does not get the extension.
             "compression": None,
         }
+
+    # --- listening: websockets' server (an HTTP-library server overrides) ---
+
+    async def listen(self, host: str, port: int, ssl: SSLContext | None = None) -> int:
+        """Start listening; return the port (the chosen one when ``port`` is 0)."""
+        self._server = await ws_serve(self.handler, host, port, ssl=ssl, **self.serve_options())
+        port_: int = self._server.sockets[0].getsockname()[1]
+        return port_
+
+    async def close(self, grace: float) -> None:
+        """Stop listening and close every connection with 1001 "going away".
+
+        Clients get ``grace`` seconds to answer the close frame; then their TCP
+        connections are dropped. A client on the kernel's own loop cannot
+        answer while the cell that stops the server blocks that loop, and it
+        has the 1001 frame already: no reason to hold the cell for websockets'
+        10 s close timeout.
+        """
+        server = self._server
+        if server is None:
+            return
+        server.close()
+        try:
+            await asyncio.wait_for(server.wait_closed(), grace)
+        except asyncio.TimeoutError:
+            for connection in list(self.peers):
+                connection.transport.abort()
+            await asyncio.sleep(0)
 
     # --- lifecycle hooks, run on the server's loop -----------------------
 
