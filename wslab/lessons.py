@@ -80,6 +80,7 @@ LESSONS: tuple[Lesson, ...] = (
         "Error handling and auto-reconnect",
         "flaky",
         "Close codes, exponential backoff, and the six golden rules.",
+        ready=True,
     ),
     Lesson(
         6,
@@ -87,6 +88,7 @@ LESSONS: tuple[Lesson, ...] = (
         "Broadcasting",
         "broadcast",
         "One message to every open client, or to all the others.",
+        ready=True,
     ),
     Lesson(
         7,
@@ -94,6 +96,7 @@ LESSONS: tuple[Lesson, ...] = (
         "Rooms and channels",
         "rooms",
         "Join, leave and talk in rooms; validate names on the server.",
+        ready=True,
     ),
     Lesson(
         8,
@@ -101,6 +104,7 @@ LESSONS: tuple[Lesson, ...] = (
         "Authentication",
         "auth",
         "JWT in the URL, close codes 4001-4003, and wss://.",
+        ready=True,
     ),
     Lesson(
         9,
