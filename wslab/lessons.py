@@ -114,7 +114,12 @@ LESSONS: tuple[Lesson, ...] = (
         "Find dead connections before the load balancer does.",
     ),
     Lesson(
-        10, "binary-data", "Binary data", "files", "Bytes vs text, file transfer in 64 KiB chunks."
+        10,
+        "binary-data",
+        "Binary data",
+        "files",
+        "Bytes vs text, file transfer in 64 KiB chunks.",
+        ready=True,
     ),
     Lesson(
         11,
@@ -122,6 +127,7 @@ LESSONS: tuple[Lesson, ...] = (
         "Scaling WebSockets",
         "cluster",
         "Two servers, one conversation: Redis pub/sub.",
+        ready=True,
     ),
     Lesson(
         12,
@@ -129,6 +135,7 @@ LESSONS: tuple[Lesson, ...] = (
         "WebSocket vs SSE vs long polling",
         "feed",
         "One stream three ways, measured side by side.",
+        ready=True,
     ),
 )
 
