@@ -76,7 +76,9 @@ def test_list_prints_every_server() -> None:
     for name in SERVERS:
         assert any(line.split()[0] == name and SERVERS[name].summary in line for line in lines)
     assert re.match(r"^echo +lessons 1, 2 +returns every text and binary", lines[0])
-    assert re.match(r"^feed +lessons 12 +\(coming with its lesson\)$", lines[-1])
+    last = LESSONS[-1]
+    if last.server not in SERVERS:
+        assert re.match(rf"^{last.server} +lessons 12 +\(coming with its lesson\)$", lines[-1])
 
 
 def test_list_in_process(capsys: pytest.CaptureFixture[str]) -> None:
@@ -137,9 +139,8 @@ def test_serve_unknown_name() -> None:
     result = run("serve", "nope", "--port", "0")
     assert result.returncode == 2
     assert result.stdout == ""
-    assert result.stderr == (
-        "error: no lesson server called 'nope'; the servers are: chat, echo, slow\n"
-    )
+    known = ", ".join(sorted(SERVERS))
+    assert result.stderr == f"error: no lesson server called 'nope'; the servers are: {known}\n"
 
 
 def test_serve_port_in_use() -> None:
@@ -171,4 +172,4 @@ def test_no_command_is_a_usage_error() -> None:
 
 def test_serve_unknown_name_in_process(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "nope"]) == 2
-    assert "the servers are: chat, echo, slow" in capsys.readouterr().err
+    assert f"the servers are: {', '.join(sorted(SERVERS))}" in capsys.readouterr().err

@@ -23,6 +23,17 @@ def _course():  # type: ignore[no-untyped-def]
     return module
 
 
+def _prose_lines(markdown: str) -> list[str]:
+    """The lines of a markdown cell outside fenced code blocks (a `# comment` is no title)."""
+    lines, fenced = [], False
+    for line in markdown.splitlines():
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif not fenced:
+            lines.append(line)
+    return lines
+
+
 def test_notebooks_hub_and_readme_are_up_to_date() -> None:
     assert _course().problems() == []
 
@@ -40,7 +51,7 @@ def test_notebook_is_committed_clean_with_one_title(path: Path) -> None:
         line
         for cell in nb.cells
         if cell.cell_type == "markdown"
-        for line in cell.source.splitlines()
+        for line in _prose_lines(cell.source)
         if line.startswith("# ")
     ]
     assert len(titles) == 1, titles

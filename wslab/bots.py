@@ -15,6 +15,7 @@ import json
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -24,7 +25,7 @@ from .loopthread import LoopThread
 from .messages import dumps
 from .timescale import real_seconds
 
-__all__ = ["DEFAULT_BOTS", "Bot", "BotCrew", "start_bots", "stop_bots"]
+__all__ = ["DEFAULT_BOTS", "Bot", "BotCrew", "register_crew", "start_bots", "stop_bots"]
 
 
 @dataclass(frozen=True)
@@ -159,15 +160,24 @@ class BotCrew:
 
 
 _crews: dict[str, BotCrew] = {}
+CrewT = TypeVar("CrewT", bound=BotCrew)
 _lock = threading.Lock()
 
 
 def start_bots(url: str, bots: Sequence[Bot] = DEFAULT_BOTS, *, key: str = "bots") -> BotCrew:
     """Start bots in the chat at ``url``, replacing any earlier crew under ``key``."""
     stop_bots(key)
-    crew = BotCrew(key, url, bots).start()
+    return register_crew(BotCrew(key, url, bots).start())
+
+
+def register_crew(crew: CrewT) -> CrewT:
+    """Keep a started crew (of any :class:`BotCrew` subclass) under its key.
+
+    Kept crews are stopped by :func:`stop_bots` and at interpreter exit. A
+    lesson with bots of its own (lesson 7's room bots) registers them here.
+    """
     with _lock:
-        _crews[key] = crew
+        _crews[crew.key] = crew
     return crew
 
 

@@ -392,7 +392,9 @@ class WebSocket:
                 self.url,
                 subprotocols=[Subprotocol(p) for p in self._protocols] or None,
                 origin=self._origin,  # type: ignore[arg-type]
-                ssl=self._ssl,
+                # Omitted when None: websockets then uses the system's trusted
+                # CAs for wss:// (as a browser does); ssl=None it would refuse.
+                **({"ssl": self._ssl} if self._ssl is not None else {}),
                 open_timeout=self._open_timeout,
                 max_size=CLIENT_MAX_SIZE,
                 compression=None,

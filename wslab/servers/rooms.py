@@ -1,0 +1,426 @@
+"""``rooms``: lesson 7. Rooms and channels: join, leave and talk in named rooms.
+
+Protocol (JSON text messages)::
+
+    → {"type": "hello", "name": "Ada"}                     optional, before any join
+    ← {"type": "welcome", "name": "Ada"}
+    → {"type": "join", "room": "general"}
+    ← {"type": "joined", "room": "general", "members": ["Grace", "Ada"]}        to Ada
+    ← {"type": "member-joined", "room": "general", "name": "Ada", "members": [...]}
+                                                              to the room's other members
+    → {"type": "message", "room": "general", "text": "Hello!"}
+    ← {"type": "message", "room": "general", "from": "Ada", "text": "Hello!"}
+                                                              to the room's other members
+    ← {"type": "delivered", "room": "general", "to": 1}                        to Ada
+    → {"type": "leave", "room": "general"}
+    ← {"type": "left", "room": "general"}                                      to Ada
+    ← {"type": "member-left", "room": "general", "name": "Ada", "members": [...]}
+                                                   to the others, also when Ada closes
+    → {"type": "rooms"}
+    ← {"type": "rooms", "rooms": {"general": 2, "random": 1}, "yours": ["general"]}
+
+A client without a ``hello`` is known by its connection id (``"#3"``). A room
+message reaches the room's other members: not the sender ("others only"), and
+no one outside the room. Room names follow :func:`wslab.rooms.validate_room_name`
+(1-32 ASCII letters, digits, ``-``, ``_``; lowercased). Bad input gets
+``{"type": "error", ...}`` and the connection stays open.
+
+This module also has the lesson's bots: :func:`start_room_bots` starts a crew
+that joins rooms, talks and leaves, on a thread of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from .. import bots as _bots
+from ..bots import Bot, BotCrew, stop_bots
+from ..messages import MessageError, dumps, parse_message, require_text, validate_name
+from ..rooms import (
+    MAX_ROOMS,
+    MAX_ROOMS_PER_MEMBER,
+    RoomLimitError,
+    Rooms,
+    validate_room_name,
+)
+from ..roster import NameTaken, Roster
+from ..timescale import real_seconds
+from .base import LessonServer
+
+__all__ = [
+    "DEFAULT_ROOM_BOTS",
+    "RoomBot",
+    "RoomBotCrew",
+    "RoomsServer",
+    "parse_step",
+    "start_room_bots",
+]
+
+
+class RoomsServer(LessonServer):
+    """Named rooms: members get the messages of the rooms they are in, and only those.
+
+    Args:
+        max_rooms_per_client: how many rooms one connection may be in.
+        max_rooms: how many rooms may exist at once.
+
+    Attributes:
+        rooms: the registry, keyed by connection (read it from any thread).
+        roster: every connection's display name (its peer id until ``hello``).
+    """
+
+    name = "rooms"
+    lessons = (7,)
+    summary = "rooms and channels: join, leave and talk in named rooms"
+    types = ("hello", "join", "leave", "message", "rooms")
+
+    def __init__(
+        self,
+        *args: Any,
+        max_rooms_per_client: int = MAX_ROOMS_PER_MEMBER,
+        max_rooms: int = MAX_ROOMS,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.rooms: Rooms[ServerConnection] = Rooms(
+            max_rooms_per_member=max_rooms_per_client, max_rooms=max_rooms
+        )
+        self.roster: Roster[ServerConnection] = Roster()
+        # Connections whose name is fixed: said hello, or joined a room (where
+        # others saw it). A rename then would make one person look like two.
+        self._named: set[ServerConnection] = set()
+
+    # --- what a cell or a widget asks ---------------------------------------------
+
+    def name_of(self, ws: ServerConnection) -> str:
+        """How ``ws`` is shown to others: its ``hello`` name, else its peer id."""
+        return self.roster.name_of(ws) or self.peers.get(ws, "?")
+
+    def snapshot(self) -> dict[str, list[str]]:
+        """Every room and the names of its members, in joining order. Thread-safe."""
+        return {
+            room: [self.name_of(ws) for ws in members]
+            for room, members in self.rooms.snapshot().items()
+        }
+
+    # --- the protocol ------------------------------------------------------------------
+
+    async def on_connect(self, ws: ServerConnection, peer: str) -> None:
+        # Every connection has a name from the start: its peer id. Names
+        # starting with "#" are refused in hello, so no one can take it.
+        self.roster.join(ws, peer)
+
+    async def on_message(self, ws: ServerConnection, peer: str, message: str | bytes) -> None:
+        try:
+            request = parse_message(message, self.types)
+            kind = request["type"]
+            if kind == "hello":
+                self._hello(ws, request)
+            elif kind == "join":
+                self._join(ws, peer, request)
+            elif kind == "leave":
+                self._leave(ws, peer, request)
+            elif kind == "message":
+                self._message(ws, request)
+            else:
+                counts = {room: len(members) for room, members in self.rooms.snapshot().items()}
+                self._reply(
+                    ws, {"type": "rooms", "rooms": counts, "yours": self.rooms.rooms_of(ws)}
+                )
+        except MessageError as error:
+            await self.send_error(ws, error)
+
+    def _reply(self, ws: ServerConnection, obj: dict[str, Any]) -> None:
+        # broadcast() to one connection writes without awaiting, like the
+        # notices to the others: answers and notices keep the order they were made in.
+        self.broadcast([ws], obj)
+
+    def _hello(self, ws: ServerConnection, request: dict[str, Any]) -> None:
+        if ws in self._named:
+            raise MessageError(
+                "already-named",
+                f'you are known as "{self.name_of(ws)}" already: say hello once, '
+                "before joining a room",
+            )
+        name = validate_name(request.get("name"))
+        if name.startswith("#"):
+            raise MessageError("invalid-name", 'names starting with "#" are connection ids')
+        try:
+            self.roster.join(ws, name)
+        except NameTaken as exc:
+            raise MessageError("name-taken", str(exc)) from None
+        self._named.add(ws)
+        self._reply(ws, {"type": "welcome", "name": name})
+
+    def _room(self, request: dict[str, Any]) -> str:
+        if "room" not in request:
+            raise MessageError("invalid-room", f'a "{request["type"]}" message needs a "room"')
+        return validate_room_name(request["room"])
+
+    def _others(self, ws: ServerConnection, room: str) -> list[ServerConnection]:
+        return [c for c in self.rooms.members(room) if c is not ws]
+
+    def _join(self, ws: ServerConnection, peer: str, request: dict[str, Any]) -> None:
+        room = self._room(request)
+        try:
+            new = self.rooms.join(ws, room)
+        except RoomLimitError as exc:
+            raise MessageError(exc.code, str(exc)) from None
+        self._named.add(ws)
+        members = [self.name_of(c) for c in self.rooms.members(room)]
+        self._reply(ws, {"type": "joined", "room": room, "members": members})
+        if new:  # joining again is harmless, and tells no one
+            name = self.name_of(ws)
+            self.log.record("join", f"{name} joined {room}", peer=peer)
+            self.broadcast(
+                self._others(ws, room),
+                {"type": "member-joined", "room": room, "name": name, "members": members},
+            )
+
+    def _leave(self, ws: ServerConnection, peer: str, request: dict[str, Any]) -> None:
+        room = self._room(request)
+        if not self.rooms.leave(ws, room):
+            raise MessageError("not-in-room", f'you are not in the room "{room}"')
+        self._reply(ws, {"type": "left", "room": room})
+        self._left(peer, self.name_of(ws), room)
+
+    def _left(self, peer: str, name: str, room: str) -> None:
+        """Tell the members still in ``room`` that ``name`` left it."""
+        self.log.record("leave", f"{name} left {room}", peer=peer)
+        others = self.rooms.members(room)
+        self.broadcast(
+            others,
+            {
+                "type": "member-left",
+                "room": room,
+                "name": name,
+                "members": [self.name_of(c) for c in others],
+            },
+        )
+
+    def _message(self, ws: ServerConnection, request: dict[str, Any]) -> None:
+        room = self._room(request)
+        if not self.rooms.is_member(ws, room):
+            raise MessageError(
+                "not-in-room",
+                f'join the room "{room}" before you send to it: '
+                f'{{"type": "join", "room": "{room}"}}',
+            )
+        text = require_text(request, "text")
+        message = {"type": "message", "room": room, "from": self.name_of(ws), "text": text}
+        # The seed's broadcastRoom(name, msg, exclude=ws): the others, if OPEN.
+        delivered = self.broadcast(self._others(ws, room), message)
+        self._reply(ws, {"type": "delivered", "room": room, "to": delivered})
+
+    async def on_disconnect(self, ws: ServerConnection, peer: str) -> None:
+        # The seed's `ws.on('close', () => rooms.forEach(r => r.delete(ws)))`:
+        # out of every room (the rooms left empty disappear), then forget the
+        # name, then tell the others: whoever hears "member-left" may take the
+        # name at once.
+        name = self.name_of(ws)
+        rooms = self.rooms.leave_all(ws)
+        self.roster.leave(ws)
+        self._named.discard(ws)
+        for room in rooms:
+            self._left(peer, name, room)
+
+
+# --- bots ------------------------------------------------------------------------------
+
+
+def parse_step(step: str) -> tuple[str, str, str]:
+    """Split a bot's script line into ``(verb, room, text)``.
+
+    A line is ``"join <room>"``, ``"leave <room>"`` or ``"say <room> <text>"``;
+    room names never contain spaces, so the first two spaces split it.
+
+    Raises:
+        ValueError: for an unknown verb, a missing room, or a ``say`` with no text.
+    """
+    verb, _, rest = step.partition(" ")
+    room, _, text = rest.partition(" ")
+    if verb not in ("join", "leave", "say") or not room:
+        raise ValueError(
+            f"a bot step is 'join <room>', 'leave <room>' or 'say <room> <text>', not {step!r}"
+        )
+    if (verb == "say") != bool(text):
+        raise ValueError(f"only 'say' takes a text: {step!r}")
+    return verb, room, text
+
+
+@dataclass(frozen=True)
+class RoomBot(Bot):
+    """A scripted member of the rooms server.
+
+    Attributes:
+        name: its display name (sent in ``hello``).
+        lines: its script, one step every ``every`` nominal seconds, over and
+            over: ``"join <room>"``, ``"leave <room>"`` or ``"say <room> <text>"``.
+        every: nominal seconds between steps.
+        first: nominal seconds before the first step.
+        rooms: the rooms it joins at once, before its script starts.
+    """
+
+    rooms: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for step in self.lines:
+            parse_step(step)  # a typo in a script should fail here, not on a bot thread
+
+
+DEFAULT_ROOM_BOTS: tuple[RoomBot, ...] = (
+    RoomBot(
+        "Ada",
+        (
+            "say general Hi all! Anyone else on lesson 7?",
+            "join random",
+            "say random Psst, it's quieter in here.",
+            "leave random",
+            "say general Say my name in a room I'm in, and I'll answer.",
+        ),
+        every=3.0,
+        first=0.5,
+        rooms=("general",),
+    ),
+    RoomBot(
+        "Grace",
+        (
+            "say general A room is just a Map of Sets on the server.",
+            "say help Ask me anything about rooms.",
+            "say general Leave a room and you stop hearing it.",
+        ),
+        every=4.0,
+        first=1.0,
+        rooms=("general", "help"),
+    ),
+    RoomBot(
+        "Linus",
+        (
+            "say random Nobody in general can hear this.",
+            "leave random",
+            "join random",
+        ),
+        every=3.5,
+        first=1.5,
+        rooms=("random",),
+    ),
+)
+
+
+class RoomBotCrew(BotCrew):
+    """Some :class:`RoomBot` members of one rooms server, on their own loop thread.
+
+    Kept with the chat bots (``wslab.bots``), so :func:`wslab.stop_bots`
+    stops them too and a crew started again under the same key replaces the
+    earlier one.
+    """
+
+    def start(self, timeout: float = 10.0) -> RoomBotCrew:
+        """Connect every bot; return once each is in its first rooms."""
+        super().start(timeout)
+        return self
+
+    async def _live(self, bot: Bot, joined: asyncio.Event) -> None:
+        assert isinstance(bot, RoomBot)
+        try:
+            async with connect(self.url, compression=None, proxy=None, close_timeout=1) as ws:
+                rooms = await self._arrive(bot, ws)
+                joined.set()
+                talker = asyncio.create_task(self._act(bot, ws))
+                try:
+                    await self._hear(bot, ws, rooms)
+                finally:
+                    talker.cancel()
+        except (OSError, ConnectionClosed, TimeoutError, asyncio.TimeoutError) as exc:
+            self.log.record("error", f"{bot.name}: {type(exc).__name__}: {exc}", peer=bot.name)
+        finally:
+            joined.set()  # never leave start() waiting
+
+    async def _arrive(self, bot: RoomBot, ws: ClientConnection) -> set[str]:
+        # hello first, and only once it is welcome the joins: a hello refused
+        # as name-taken (the crew this one replaces may not have left yet) is
+        # sent again, and a join before the welcome would fix the name as "#n".
+        for _ in range(40):
+            await ws.send(dumps({"type": "hello", "name": bot.name}))
+            answer = await self._next(ws, ("welcome", "error"))
+            if answer["type"] == "welcome":
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise ConnectionError(f"the name {bot.name!r} stayed taken")
+        for room in bot.rooms:
+            await ws.send(dumps({"type": "join", "room": room}))
+            await self._next(ws, ("joined",))
+            self.log.record("join", f"{bot.name} joined {room}", peer=bot.name)
+        return set(bot.rooms)
+
+    @staticmethod
+    async def _next(ws: ClientConnection, kinds: tuple[str, ...]) -> dict[str, Any]:
+        async def read() -> dict[str, Any]:
+            while True:
+                msg: dict[str, Any] = json.loads(await ws.recv())
+                if msg.get("type") in kinds:
+                    return msg
+
+        return await asyncio.wait_for(read(), 10.0)
+
+    async def _act(self, bot: RoomBot, ws: ClientConnection) -> None:
+        await asyncio.sleep(real_seconds(bot.first))
+        for step in itertools.cycle(bot.lines):
+            verb, room, text = parse_step(step)
+            if verb == "say":
+                await ws.send(dumps({"type": "message", "room": room, "text": text}))
+                self.log.record("say", f"{room}: {text}", peer=bot.name)
+            else:
+                await ws.send(dumps({"type": verb, "room": room}))
+                self.log.record(verb, f"{bot.name} {verb}s {room}", peer=bot.name)
+            await asyncio.sleep(real_seconds(bot.every))
+
+    async def _hear(self, bot: Bot, ws: ClientConnection, rooms: set[str]) -> None:
+        names = {b.name for b in self.bots}
+        async for raw in ws:
+            try:
+                msg = json.loads(raw)
+            except ValueError:
+                continue
+            kind = msg.get("type")
+            if kind == "joined":
+                rooms.add(msg["room"])
+            elif kind == "left":
+                rooms.discard(msg["room"])
+            elif (
+                kind == "message"
+                # Bots answer people, not each other: no endless loops.
+                and msg.get("from") not in names
+                and bot.name.casefold() in str(msg.get("text", "")).casefold()
+            ):
+                await asyncio.sleep(real_seconds(0.5))
+                room = msg["room"]
+                yours = ", ".join(sorted(rooms))
+                reply = f"@{msg['from']} you called? I heard you in {room}; I'm in {yours}."
+                await ws.send(dumps({"type": "message", "room": room, "text": reply}))
+                self.log.record("say", f"{room}: {reply}", peer=bot.name)
+
+
+def start_room_bots(
+    url: str, bots: Sequence[RoomBot] = DEFAULT_ROOM_BOTS, *, key: str = "room-bots"
+) -> RoomBotCrew:
+    """Start bots on the rooms server at ``url``, replacing any crew under ``key``.
+
+    Returns once every bot has said hello and joined its first rooms. The
+    crew runs on a thread named ``wslab-<key>``; stop it with ``crew.stop()``
+    or :func:`wslab.stop_bots`.
+    """
+    stop_bots(key)
+    # One registry for every crew: stop_bots() and the course's "nothing left
+    # behind" checks then see room bots too.
+    return _bots.register_crew(RoomBotCrew(key, url, bots).start())
