@@ -123,6 +123,9 @@ class WebSocket:
         origin: an ``Origin`` header to send, as a browser page would.
         ssl: an ``ssl.SSLContext`` for ``wss://`` URLs with a local certificate.
         open_timeout: seconds to wait for the opening handshake.
+        close_timeout: real seconds to wait for the other side's close frame
+            (and then the end of TCP) before dropping the connection; a dead
+            peer (lesson 9) is only noticed after it.
 
     Raises:
         ValueError: the URL is not a ``ws://`` or ``wss://`` URL (the
@@ -152,6 +155,7 @@ class WebSocket:
         origin: str | None = None,
         ssl: Any = None,
         open_timeout: float = 10.0,
+        close_timeout: float = 10.0,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("ws", "wss") or not parts.hostname:
@@ -179,6 +183,7 @@ class WebSocket:
         self._origin = origin
         self._ssl = ssl
         self._open_timeout = open_timeout
+        self._close_timeout = close_timeout
         self._ready_state = ReadyState.CONNECTING
         self._listeners: dict[EventType, list[Listener]] = {kind: [] for kind in EVENT_TYPES}
         self._handlers: dict[EventType, _Handler] = {}
@@ -396,6 +401,7 @@ class WebSocket:
                 # CAs for wss:// (as a browser does); ssl=None it would refuse.
                 **({"ssl": self._ssl} if self._ssl is not None else {}),
                 open_timeout=self._open_timeout,
+                close_timeout=self._close_timeout,
                 max_size=CLIENT_MAX_SIZE,
                 compression=None,
                 # A system proxy must not capture connections to this machine.
@@ -428,6 +434,10 @@ class WebSocket:
         finally:
             sender.cancel()
             await asyncio.gather(sender, return_exceptions=True)
+        if conn.protocol.close_rcvd is not None:
+            # The other side started the closing handshake: CLOSING until TCP
+            # ends, as in a browser (we set it already if we started it).
+            self._set_state(ReadyState.CLOSING)
         await conn.wait_closed()
         self._finish(conn)
 
