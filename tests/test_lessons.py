@@ -13,14 +13,15 @@ from wslab.lessons import LESSONS, Lesson, lesson
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
-def test_twelve_lessons_numbered_one_to_twelve() -> None:
-    assert len(LESSONS) == 12
-    assert [item.number for item in LESSONS] == list(range(1, 13))
+def test_twelve_lessons_and_the_closing_demo_numbered_in_order() -> None:
+    assert len(LESSONS) == 13
+    assert [item.number for item in LESSONS] == list(range(1, 14))
+    assert LESSONS[-1].slug == "all-four-patterns"
 
 
 def test_slugs_are_unique_and_url_safe() -> None:
     slugs = [item.slug for item in LESSONS]
-    assert len(set(slugs)) == 12
+    assert len(set(slugs)) == len(LESSONS)
     for slug in slugs:
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug), slug
 
@@ -49,9 +50,9 @@ def test_lesson_lookup() -> None:
         assert lesson(item.number) is item
 
 
-@pytest.mark.parametrize("number", [0, 13, -1])
+@pytest.mark.parametrize("number", [0, 14, -1])
 def test_unknown_lesson_is_a_key_error(number: int) -> None:
-    with pytest.raises(KeyError, match=f"there is no lesson {number}; the course has lessons 1-12"):
+    with pytest.raises(KeyError, match=f"there is no lesson {number}; the course has lessons 1-13"):
         lesson(number)
 
 

@@ -1,4 +1,4 @@
-"""The course catalogue: twelve lessons, their notebooks and their servers.
+"""The course catalogue: twelve lessons and a closing demo, their notebooks and servers.
 
 One table that the hub notebook, the navigation cells, ``python -m wslab
 list`` and the README are generated or checked from, so they cannot drift.
@@ -17,7 +17,7 @@ class Lesson:
     """One lesson of the course.
 
     Attributes:
-        number: 1-12.
+        number: 1-12 for the lessons, 13 for the closing demo.
         slug: the notebook is ``notebooks/{number:02d}-{slug}.ipynb``.
         title: the notebook's H1 title, after "Lesson N —".
         server: the lesson server's name for ``python -m wslab serve``.
@@ -135,6 +135,16 @@ LESSONS: tuple[Lesson, ...] = (
         "WebSocket vs SSE vs long polling",
         "feed",
         "One stream three ways, measured side by side.",
+        ready=True,
+    ),
+    # The study notes' client.html, "advanced demo — all 4 patterns": the
+    # course's closing notebook, after the twelve lessons.
+    Lesson(
+        13,
+        "all-four-patterns",
+        "Advanced demo: all four patterns",
+        "slow",
+        "Listeners, onmessage, callbacks and await side by side against one server.",
         ready=True,
     ),
 )
