@@ -81,9 +81,9 @@ def index_cells() -> list[NotebookNode]:
         nbformat.v4.new_markdown_cell(
             "# WebSockets in Jupyter: the course hub\n\n"
             "Twelve short lessons, and a closing demo, that teach WebSockets with "
-            "**real servers running inside this notebook's kernel**. Every lesson starts its "
-            "server in the background, talks to it from Python with a client shaped like the browser's `WebSocket`, and shows what "
-            "happens live in widgets.\n\n"
+            "**real servers running inside this notebook's kernel**. Every lesson starts "
+            "its server in the background, talks to it from Python with a client shaped "
+            "like the browser's `WebSocket`, and shows what happens live in widgets.\n\n"
             "Run the cell below first: it checks that everything works on your machine."
         ),
         nbformat.v4.new_code_cell(
