@@ -402,6 +402,10 @@ class WebSocket:
                 **({"ssl": self._ssl} if self._ssl is not None else {}),
                 open_timeout=self._open_timeout,
                 close_timeout=self._close_timeout,
+                # A browser answers Ping frames but never sends any: no
+                # client-side keepalive, or a dead connection would be noticed
+                # here when a page would not (lesson 9).
+                ping_interval=None,
                 max_size=CLIENT_MAX_SIZE,
                 compression=None,
                 # A system proxy must not capture connections to this machine.

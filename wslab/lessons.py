@@ -112,6 +112,7 @@ LESSONS: tuple[Lesson, ...] = (
         "Heartbeat and ping-pong",
         "heartbeat",
         "Find dead connections before the load balancer does.",
+        ready=True,
     ),
     Lesson(
         10,

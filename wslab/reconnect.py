@@ -172,7 +172,9 @@ class ReconnectingWebSocket:
         jitter: ``"full"`` to wait a random part of each delay.
         rand: randomness for jitter (``random.Random(seed).random``).
         log: where to record what it does; one log for every attempt.
-        protocols, open_timeout: passed to each :class:`~wslab.client.WebSocket`.
+        protocols, open_timeout, close_timeout: passed to each
+            :class:`~wslab.client.WebSocket` (``close_timeout`` in real seconds:
+            how long a close waits for a dead peer, lesson 9).
 
     Attributes:
         ws: the current connection (a new one per attempt), or None.
@@ -203,6 +205,7 @@ class ReconnectingWebSocket:
         log: EventLog | None = None,
         protocols: str | Sequence[str] | None = None,
         open_timeout: float = 10.0,
+        close_timeout: float = 10.0,
     ) -> None:
         try:
             self._loop = asyncio.get_running_loop()
@@ -238,6 +241,7 @@ class ReconnectingWebSocket:
         self._attempt_count = 0
         self._protocols = protocols
         self._open_timeout = open_timeout
+        self._close_timeout = close_timeout
         self._listeners: dict[EventType, list[Listener]] = {kind: [] for kind in EVENT_TYPES}
         self._delays: Iterator[float] | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -405,6 +409,7 @@ class ReconnectingWebSocket:
             name=self.name,
             log=self.log,
             open_timeout=self._open_timeout,
+            close_timeout=self._close_timeout,
         )
         self.ws = ws
         for kind in EVENT_TYPES:
