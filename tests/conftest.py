@@ -28,7 +28,7 @@ def _nothing_left_behind() -> Iterator[None]:
     runner.stop_all()
     set_time_scale(None)
     assert runner.running_servers() == {}
-    assert bots._crews == {}
+    assert bots.running_crews() == {}
     # stop() joins each loop thread; allow a moment for any straggler.
     wait_until(lambda: not wslab_threads(), timeout=5.0)
 

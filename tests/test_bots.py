@@ -35,7 +35,7 @@ def test_start_bots_joins_every_bot(chat: wslab.RunningServer, fast: float) -> N
     assert crew.running
     assert crew.key == "bots"
     assert crew.url == chat.url
-    assert bots._crews == {"bots": crew}
+    assert bots.running_crews() == {"bots": crew}
     assert [t.name for t in threading.enumerate()].count("wslab-bots") == 1
     assert [e.peer for e in crew.log.entries("join")] == ["Ada", "Grace"]
     wait_until(lambda: sorted(online(chat)) == ["Ada", "Grace"])
@@ -74,7 +74,7 @@ def test_start_bots_twice_replaces_the_crew(chat: wslab.RunningServer, fast: flo
     assert not first.running
     assert not any(t.is_alive() for t in first_thread)
     assert second.running
-    assert bots._crews == {"bots": second}
+    assert bots.running_crews() == {"bots": second}
     assert [t.name for t in threading.enumerate()].count("wslab-bots") == 1
     wait_until(lambda: sorted(online(chat)) == ["Ada", "Grace"])
     # The new crew joined under the same names: none was refused as taken.
@@ -98,22 +98,22 @@ def test_stop_is_idempotent(chat: wslab.RunningServer, fast: float) -> None:
     stop_bots("bots")
     stop_bots()
     assert not crew.running
-    assert bots._crews == {}
+    assert bots.running_crews() == {}
     wait_until(lambda: online(chat) == [])
 
 
 def test_stop_bots_by_key(chat: wslab.RunningServer, fast: float) -> None:
     a = start_bots(chat.url, (Bot("A1", ("x",), first=100),), key="a")
     b = start_bots(chat.url, (Bot("B1", ("y",), first=100),), key="b")
-    assert sorted(bots._crews) == ["a", "b"]
+    assert sorted(bots.running_crews()) == ["a", "b"]
     stop_bots("a")
     assert not a.running
     assert b.running
-    assert bots._crews == {"b": b}
+    assert bots.running_crews() == {"b": b}
     wait_until(lambda: online(chat) == ["B1"])
     stop_bots()
     assert not b.running
-    assert bots._crews == {}
+    assert bots.running_crews() == {}
 
 
 def test_bots_against_no_server_record_errors(fast: float) -> None:

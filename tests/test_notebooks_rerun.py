@@ -21,7 +21,7 @@ COUNT_LEFTOVERS = """
 import json, threading, wslab, wslab.bots
 print(json.dumps({
     "servers": sorted(wslab.running_servers()),
-    "bots": sorted(wslab.bots._crews),
+    "bots": sorted(wslab.bots.running_crews()),
     "threads": sorted(t.name for t in threading.enumerate() if t.name.startswith("wslab-")),
     "clients": len(wslab.live_clients()),
 }))

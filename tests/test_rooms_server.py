@@ -556,7 +556,7 @@ def test_room_bots_join_their_rooms(rooms: wslab.RunningServer, fast: float) -> 
     crew = start_room_bots(rooms.url)
     assert isinstance(crew, RoomBotCrew)
     assert crew.running and crew.key == "room-bots"
-    assert bots._crews == {"room-bots": crew}
+    assert bots.running_crews() == {"room-bots": crew}
     assert [t.name for t in threading.enumerate()].count("wslab-room-bots") == 1
     # start_room_bots returns once every bot is in its first rooms.
     # (The bots join side by side: the order within a room may vary.)
@@ -610,7 +610,7 @@ def test_starting_room_bots_again_replaces_the_crew(
     assert not first.running
     assert not any(t.is_alive() for t in first_thread)
     assert second.running
-    assert bots._crews == {"room-bots": second}
+    assert bots.running_crews() == {"room-bots": second}
     assert [t.name for t in threading.enumerate()].count("wslab-room-bots") == 1
     # Each bot is in the rooms once: the old crew has left, the new one came.
     wait_until(lambda: len(rooms.log.entries("close")) == 3)
@@ -632,10 +632,10 @@ def test_replacing_many_times(rooms: wslab.RunningServer, fast: float) -> None:
 def test_stop_bots_stops_room_bots_too(rooms: wslab.RunningServer, fast: float) -> None:
     crew = start_room_bots(rooms.url)
     chat_crew = bots.start_bots(wslab.serve("chat").url)
-    assert sorted(bots._crews) == ["bots", "room-bots"]
+    assert sorted(bots.running_crews()) == ["bots", "room-bots"]
     wslab.stop_bots()
     assert not crew.running and not chat_crew.running
-    assert bots._crews == {}
+    assert bots.running_crews() == {}
     wait_until(lambda: app(rooms).snapshot() == {})
 
 

@@ -9,10 +9,8 @@ servers are: starting them again replaces the earlier crew.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import itertools
 import json
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -21,11 +19,20 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from .eventlog import EventLog
+from .keeper import Keeper
 from .loopthread import LoopThread
 from .messages import dumps
 from .timescale import real_seconds
 
-__all__ = ["DEFAULT_BOTS", "Bot", "BotCrew", "register_crew", "start_bots", "stop_bots"]
+__all__ = [
+    "DEFAULT_BOTS",
+    "Bot",
+    "BotCrew",
+    "register_crew",
+    "running_crews",
+    "start_bots",
+    "stop_bots",
+]
 
 
 @dataclass(frozen=True)
@@ -150,43 +157,41 @@ class BotCrew:
             return
         self._stopped = True
         self._thread.stop()
-        with _lock:
-            if _crews.get(self.key) is self:
-                del _crews[self.key]
+        _kept.forget(self.key, self)
 
     @property
     def running(self) -> bool:
         return not self._stopped and self._thread.alive
 
 
-_crews: dict[str, BotCrew] = {}
+_kept: Keeper[BotCrew] = Keeper()
 CrewT = TypeVar("CrewT", bound=BotCrew)
-_lock = threading.Lock()
 
 
 def start_bots(url: str, bots: Sequence[Bot] = DEFAULT_BOTS, *, key: str = "bots") -> BotCrew:
     """Start bots in the chat at ``url``, replacing any earlier crew under ``key``."""
-    stop_bots(key)
-    return register_crew(BotCrew(key, url, bots).start())
+    return _kept.replace(key, lambda: BotCrew(key, url, bots).start())
 
 
 def register_crew(crew: CrewT) -> CrewT:
     """Keep a started crew (of any :class:`BotCrew` subclass) under its key.
 
     Kept crews are stopped by :func:`stop_bots` and at interpreter exit. A
-    lesson with bots of its own (lesson 7's room bots) registers them here.
+    lesson with bots of its own (lesson 7's room bots) registers them here,
+    after ``stop_bots(key)``.
     """
-    with _lock:
-        _crews[crew.key] = crew
+    _kept.keep(crew.key, crew)
     return crew
+
+
+def running_crews() -> dict[str, BotCrew]:
+    """The crews started and not stopped yet, by key."""
+    return _kept.items()
 
 
 def stop_bots(key: str | None = None) -> None:
     """Stop the crew under ``key``, or every crew."""
-    with _lock:
-        crews = list(_crews.values()) if key is None else [c for k, c in _crews.items() if k == key]
-    for crew in crews:
-        crew.stop()
-
-
-atexit.register(stop_bots)
+    if key is None:
+        _kept.stop_all()
+    else:
+        _kept.stop(key)

@@ -37,7 +37,6 @@ check, so the course's time scale speeds the box up too.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import contextlib
 import socket
 import struct
@@ -47,6 +46,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from .eventlog import EventLog
+from .keeper import Keeper
 from .loopthread import LoopThread
 from .timescale import real_seconds
 
@@ -72,8 +72,7 @@ _CHECKS_PER_LIMIT = 20
 #: The longest (real seconds) a call from another thread waits for the box's loop.
 CALL_TIMEOUT = 5.0
 
-_registry: dict[str, Middlebox] = {}
-_registry_lock = threading.Lock()
+_kept: Keeper[Middlebox] = Keeper()
 
 
 @dataclass(frozen=True)
@@ -201,9 +200,7 @@ class Middlebox:
                 self._thread.run(self._close(), timeout)
             self._thread.stop(timeout)
         self.log.record("stopped", f"{self.name} stopped")
-        with _registry_lock:
-            if _registry.get(self.name) is self:
-                del _registry[self.name]
+        _kept.forget(self.name, self)
 
     async def _close(self) -> None:
         if self._server is not None:
@@ -480,33 +477,21 @@ def start_middlebox(
     Re-running a cell that starts a box therefore never leaves two behind.
     ``options`` are the box's (``idle_limit``, ``mode``, ...).
     """
-    stop_middlebox(name)
-    box = Middlebox(target_port, target_host, name=name, **options).start()
-    with _registry_lock:
-        _registry[name] = box
-    return box
+    return _kept.replace(
+        name, lambda: Middlebox(target_port, target_host, name=name, **options).start()
+    )
 
 
 def stop_middlebox(name: str) -> bool:
     """Stop the box kept under ``name``; return whether there was one."""
-    with _registry_lock:
-        box = _registry.get(name)
-    if box is None:
-        return False
-    box.stop()
-    return True
+    return _kept.stop(name)
 
 
 def running_middleboxes() -> dict[str, Middlebox]:
     """The boxes started by :func:`start_middlebox` and not stopped, by name."""
-    with _registry_lock:
-        return dict(_registry)
+    return _kept.items()
 
 
 def stop_middleboxes() -> None:
-    """Stop every kept box. Runs at interpreter exit."""
-    for box in list(running_middleboxes().values()):
-        box.stop(timeout=2.0)
-
-
-atexit.register(stop_middleboxes)
+    """Stop every kept box (also done at interpreter exit)."""
+    _kept.stop_all()

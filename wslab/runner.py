@@ -12,7 +12,6 @@ Why a thread: the kernel's own loop stops while a cell blocks
 
 from __future__ import annotations
 
-import atexit
 import errno
 import threading
 import time
@@ -20,6 +19,7 @@ from ssl import SSLContext
 from typing import Any
 
 from .eventlog import EventLog
+from .keeper import Keeper
 from .loopthread import LoopThread
 from .servers import LessonServer, create_server
 
@@ -41,8 +41,7 @@ START_TIMEOUT = 10.0
 #: Seconds clients get to answer the server's close frame when it stops.
 STOP_GRACE = 0.25
 
-_registry: dict[str, RunningServer] = {}
-_registry_lock = threading.Lock()
+_kept: Keeper[RunningServer] = Keeper()
 
 
 class ServerStartError(OSError):
@@ -146,9 +145,7 @@ class RunningServer:
                 self.log.record("error", f"while stopping: {type(exc).__name__}: {exc}")
             self._thread.stop(timeout)
         self.log.record("stopped", f"{self.app.name} stopped")
-        with _registry_lock:
-            if _registry.get(self.name) is self:
-                del _registry[self.name]
+        _kept.forget(self.name, self)
 
     # --- what it is -----------------------------------------------------------
 
@@ -231,35 +228,21 @@ def serve(
     """
     app = create_server(server, **options) if isinstance(server, str) else server
     key = name or app.name
-    if register:
-        stop_server(key)
-    running = RunningServer(key, app, host, port, ssl).start()
-    if register:
-        with _registry_lock:
-            _registry[key] = running
-    return running
+    if not register:
+        return RunningServer(key, app, host, port, ssl).start()
+    return _kept.replace(key, lambda: RunningServer(key, app, host, port, ssl).start())
 
 
 def stop_server(name: str) -> bool:
     """Stop the server kept under ``name``; return whether there was one."""
-    with _registry_lock:
-        running = _registry.get(name)
-    if running is None:
-        return False
-    running.stop()
-    return True
+    return _kept.stop(name)
 
 
 def running_servers() -> dict[str, RunningServer]:
     """The servers started by :func:`serve` that are still kept, by name."""
-    with _registry_lock:
-        return dict(_registry)
+    return _kept.items()
 
 
 def stop_all() -> None:
-    """Stop every kept server. Runs at interpreter exit (kernel shutdown)."""
-    for running in list(running_servers().values()):
-        running.stop(timeout=2.0)
-
-
-atexit.register(stop_all)
+    """Stop every kept server. Also runs at interpreter exit (kernel shutdown)."""
+    _kept.stop_all()

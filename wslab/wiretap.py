@@ -22,7 +22,6 @@ name: starting one with the name of a running one stops the older first.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import contextlib
 import threading
 import time
@@ -31,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from .keeper import Keeper
 from .loopthread import LoopThread
 from .observable import Observers
 
@@ -52,8 +52,7 @@ TapDirection = Literal["up", "down"]
 MAX_RECORDED = 4 << 20
 _READ_SIZE = 1 << 16
 
-_registry: dict[str, Wiretap] = {}
-_registry_lock = threading.Lock()
+_kept: Keeper[Wiretap] = Keeper()
 
 
 @dataclass(frozen=True)
@@ -148,9 +147,7 @@ class Wiretap:
             with contextlib.suppress(Exception):
                 self._thread.run(self._close(), timeout)
             self._thread.stop(timeout)
-        with _registry_lock:
-            if _registry.get(self.name) is self:
-                del _registry[self.name]
+        _kept.forget(self.name, self)
 
     async def _close(self) -> None:
         if self._server is not None:
@@ -309,33 +306,24 @@ def start_wiretap(
 
     Re-running a cell that starts a tap therefore never leaves two behind.
     """
-    stop_wiretap(name)
-    tap = Wiretap(target_port, target_host, name=name, **options).start()
-    with _registry_lock:
-        _registry[name] = tap
-    return tap
+    return _kept.replace(
+        name, lambda: Wiretap(target_port, target_host, name=name, **options).start()
+    )
 
 
 def stop_wiretap(name: str) -> bool:
     """Stop the tap kept under ``name``; return whether there was one."""
-    with _registry_lock:
-        tap = _registry.get(name)
-    if tap is None:
-        return False
-    tap.stop()
-    return True
+    return _kept.stop(name)
 
 
 def running_wiretaps() -> dict[str, Wiretap]:
     """The taps started by :func:`start_wiretap` and not stopped, by name."""
-    with _registry_lock:
-        return dict(_registry)
+    return _kept.items()
 
 
 def stop_wiretaps() -> None:
-    """Stop every kept tap. Runs at interpreter exit."""
-    for tap in list(running_wiretaps().values()):
-        tap.stop(timeout=2.0)
+    """Stop every kept tap (also done at interpreter exit)."""
+    _kept.stop_all()
 
 
 def _iter_hex(data: bytes, width: int = 16) -> Iterator[str]:
@@ -351,6 +339,3 @@ def hexdump(data: bytes, limit: int = 256) -> str:
     if len(data) > limit:
         lines.append(f"... {len(data) - limit} more bytes")
     return "\n".join(lines)
-
-
-atexit.register(stop_wiretaps)
