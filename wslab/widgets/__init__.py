@@ -4,6 +4,20 @@ from __future__ import annotations
 
 from .badge import ReadyStateBadge
 from .chatbox import ChatBox
+from .clients import ClientBoard, ClientRow
+from .cluster import ClusterView, MemoryChart
+from .feedboard import FeedBoard
+from .heartbeat import HeartbeatView
 from .messagelog import MessageLog
+from .progress import TransferBar
+from .rooms import RoomsView
+from .timeline import BackoffTimeline, FaultButtons, TimelineRow
 
 __all__ = ["ChatBox", "MessageLog", "ReadyStateBadge"]
+__all__ += ["RoomsView"]  # lesson 7
+__all__ += ["ClientBoard", "ClientRow"]  # lesson 6
+__all__ += ["TransferBar"]  # lesson 10
+__all__ += ["BackoffTimeline", "FaultButtons", "TimelineRow"]  # lesson 5
+__all__ += ["ClusterView", "MemoryChart"]  # lesson 11
+__all__ += ["FeedBoard"]  # lesson 12
+__all__ += ["HeartbeatView"]  # lesson 9

@@ -1,0 +1,410 @@
+"""``cluster``: lesson 11. A chat server meant to run as several processes.
+
+Run two of them behind a load balancer and each has only *its own* clients.
+In ``"local"`` mode a server forwards a message to its own clients only (the
+problem: Alice on server A and Bob on server B never see each other). In
+``"redis"`` mode it does what the study notes do with ioredis::
+
+    sub.on('message', (ch, data) => {            // Redis delivers → every local client
+      wss.clients.forEach(c => { if (c.readyState === WebSocket.OPEN) c.send(data); });
+    });
+    ws.on('message', raw => pub.publish('messages', raw.toString()));   // client → Redis
+
+Every server publishes what its clients say to the channel ``messages``, and
+forwards whatever Redis delivers on it to all of its OPEN clients, so every
+client of every server gets every message. Rooms are kept in Redis too (the
+notes' rule: never keep room state in process memory), so a client that
+reconnects and lands on another server keeps its rooms. In ``"local"`` mode
+rooms live in the process's memory, and are lost that way.
+
+A client says who it is in the URL, ``ws://host:port/?client=alice``
+(without it, it gets a guest id). Protocol (JSON text messages)::
+
+    ← {"type": "welcome", "client": "alice", "server": "A", "mode": "redis", "rooms": [...]}
+    → {"type": "chat", "text": "hi"}
+    ← {"type": "chat", "from": "alice", "text": "hi", "server": "A"}      to every client
+    → {"type": "join", "room": "general"}     ← {"type": "joined", "room": ..., "rooms": [...]}
+    → {"type": "leave", "room": "general"}    ← {"type": "left", "room": ..., "rooms": [...]}
+    → {"type": "message", "room": "general", "text": "hi"}
+    ← {"type": "message", "room": "general", "from": "alice", "text": "hi", "server": "A"}
+                                                                           to the room's members
+    → {"type": "rooms"}                       ← {"type": "rooms", "rooms": [...]}
+
+The sender gets its own message back, as in the notes' loop over
+``wss.clients``: it is how a client sees that the message went round.
+``"server"`` is where the message entered the cluster. Bad input gets
+``{"type": "error", ...}`` and the connection stays open; an invalid client
+id is answered with an error and close code 1008.
+
+If Redis goes away, the server keeps serving its own clients (messages reach
+this server's clients only), says so in its log, and subscribes again every
+:data:`REDIS_RETRY` nominal seconds until Redis is back.
+
+Options come from keyword arguments or, for ``python -m wslab serve
+cluster``, from the environment: ``REDIS_URL``, ``WSLAB_CLUSTER_MODE``,
+``WSLAB_REDIS_PREFIX`` and ``WSLAB_CLUSTER_NODE``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+from typing import Any, Literal
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.asyncio.server import ServerConnection
+
+from ..messages import MessageError, dumps, parse_message, require_text
+from ..redisbox import REDIS_URL_ENV
+from ..scaling import Keys, MemoryRooms, validate_client_id, validate_room
+from ..timescale import real_seconds
+from .base import LessonServer
+
+__all__ = [
+    "DEFAULT_REDIS_URL",
+    "KEY_TTL",
+    "MODES",
+    "MODE_ENV",
+    "NODE_ENV",
+    "PREFIX_ENV",
+    "REDIS_RETRY",
+    "ClusterServer",
+    "Mode",
+]
+
+Mode = Literal["local", "redis"]
+MODES: tuple[Mode, ...] = ("local", "redis")
+MODE_ENV = "WSLAB_CLUSTER_MODE"
+PREFIX_ENV = "WSLAB_REDIS_PREFIX"
+NODE_ENV = "WSLAB_CLUSTER_NODE"
+#: Where ioredis's ``new Redis()`` connects too: this machine, the default port.
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+#: Nominal seconds between attempts to reach Redis again after losing it.
+REDIS_RETRY = 1.0
+#: Room keys expire a day after the last join, so an abandoned run cleans itself up.
+KEY_TTL = 24 * 3600
+#: Seconds to wait for Redis to accept a connection.
+REDIS_CONNECT_TIMEOUT = 2.0
+
+
+class ClusterServer(LessonServer):
+    """Chat for a cluster: local-only forwarding, or Redis pub/sub on ``messages``.
+
+    Args:
+        mode: ``"local"`` or ``"redis"``; default ``$WSLAB_CLUSTER_MODE``, else
+            ``"redis"`` when ``$REDIS_URL`` is set, else ``"local"``.
+        redis_url: default ``$REDIS_URL``, else :data:`DEFAULT_REDIS_URL`.
+        prefix: put before every Redis key and the channel; default
+            ``$WSLAB_REDIS_PREFIX``, else none (channel ``messages``).
+        node: this server's name in messages (``"A"``); default
+            ``$WSLAB_CLUSTER_NODE``, else from the process id.
+
+    Raises:
+        ValueError: for an unknown mode.
+    """
+
+    name = "cluster"
+    lessons = (11,)
+    summary = "chat across server processes: local only, or shared through Redis pub/sub"
+    types = ("chat", "join", "leave", "message", "rooms")
+
+    def __init__(
+        self,
+        *args: Any,
+        mode: str | None = None,
+        redis_url: str | None = None,
+        prefix: str | None = None,
+        node: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        env = os.environ
+        chosen = mode or env.get(MODE_ENV) or ("redis" if env.get(REDIS_URL_ENV) else "local")
+        if chosen not in MODES:
+            raise ValueError(f"unknown mode {chosen!r}: use 'local' or 'redis'")
+        self.mode: Mode = "redis" if chosen == "redis" else "local"
+        self.redis_url = redis_url or env.get(REDIS_URL_ENV) or DEFAULT_REDIS_URL
+        self.keys = Keys(prefix if prefix is not None else env.get(PREFIX_ENV, ""))
+        self.node = node or env.get(NODE_ENV) or f"pid{os.getpid()}"
+        #: This server's own connections and their client ids.
+        self.clients: dict[ServerConnection, str] = {}
+        #: Rooms in process memory: used in "local" mode only.
+        self.memory_rooms = MemoryRooms()
+        #: Whether the Redis subscription is live (None: not known yet).
+        self.redis_up: bool | None = None
+        self._pub: Any = None
+        self._listener: asyncio.Task[None] | None = None
+
+    # --- lifecycle ---------------------------------------------------------------
+
+    async def started(self) -> None:
+        if self.mode == "redis":
+            self._pub = self._redis()
+            self._listener = asyncio.create_task(self._listen_to_redis())
+
+    async def stopping(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
+        if self._pub is not None:
+            for client in set(self.clients.values()):
+                await self._forget_presence(client)
+            await _aclose(self._pub)
+
+    def _redis(self) -> Any:
+        import redis.asyncio as aioredis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
+        # No automatic retries: an unreachable Redis must show at once, and
+        # _listen_to_redis retries on its own schedule, in nominal seconds.
+        return aioredis.from_url(
+            self.redis_url,
+            decode_responses=True,
+            socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
+            retry=Retry(NoBackoff(), 0),
+        )
+
+    # --- Redis delivers: forward to every local client (the notes' sub.on) -----------
+
+    async def _listen_to_redis(self) -> None:
+        from redis.exceptions import RedisError
+
+        channel = self.keys.channel
+        while True:
+            client = self._redis()
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(channel)
+                if self.redis_up is False:
+                    self.log.record("redis", f"Redis is back: listening on {channel!r} again")
+                else:
+                    self.log.record("redis", f"listening on {channel!r} at {self.redis_url}")
+                self.redis_up = True
+                async for item in pubsub.listen():
+                    if item.get("type") == "message":
+                        await self._deliver_safely(str(item["data"]))
+                raise ConnectionError("the subscription ended")
+            except (RedisError, OSError) as exc:
+                if self.redis_up is not False:
+                    self.log.record(
+                        "redis-down",
+                        f"Redis unreachable ({type(exc).__name__}: {exc}); still serving "
+                        f"this server's own clients; trying again every {REDIS_RETRY:g} s",
+                    )
+                self.redis_up = False
+            finally:
+                await _aclose(pubsub)
+                await _aclose(client)
+            await asyncio.sleep(real_seconds(REDIS_RETRY))
+
+    async def _deliver_safely(self, data: str) -> None:
+        # Anyone can publish to a Redis channel: one bad message must not end
+        # this server's subscription.
+        try:
+            await self._deliver(data)
+        except Exception as exc:
+            self.log.record("error", f"could not forward {data[:80]!r}: {type(exc).__name__}")
+
+    async def _deliver(self, data: str) -> None:
+        """Forward one message to this server's OPEN clients (room members only for a room)."""
+        try:
+            payload = json.loads(data)
+        except json.JSONDecodeError:
+            payload = None
+        if not isinstance(payload, dict):
+            self.log.record("error", f"not a JSON object on the channel, dropped: {data[:80]}")
+            return
+        targets = list(self.clients)
+        room = payload.get("room")
+        if isinstance(room, str):
+            try:
+                members = await self._members(room)
+            except MessageError as error:
+                self.log.record("error", f"room message dropped: {error.message}")
+                return
+            targets = [ws for ws, client in self.clients.items() if client in members]
+        # LessonServer.broadcast skips connections that are not OPEN.
+        self.broadcast(targets, payload)
+
+    # --- a client speaks: publish to Redis (the notes' pub.publish) --------------------
+
+    async def _publish(self, payload: dict[str, Any]) -> None:
+        data = dumps(payload)
+        if self.mode == "local":
+            await self._deliver(data)
+            return
+        from redis.exceptions import RedisError
+
+        try:
+            # Every server, this one too, gets it back from Redis and forwards it.
+            receivers = await self._pub.publish(self.keys.channel, data)
+            self.log.record("publish", f"to {self.keys.channel!r} ({receivers} listening)")
+        except (RedisError, OSError) as exc:
+            self.log.record(
+                "redis-down",
+                f"could not publish ({type(exc).__name__}); "
+                "delivered to this server's own clients only",
+            )
+            await self._deliver(data)
+
+    # --- connections -----------------------------------------------------------------
+
+    async def on_connect(self, ws: ServerConnection, peer: str) -> None:
+        query = urlsplit(ws.request.path if ws.request else "/").query
+        # Blank values kept: "?client=" is a bad id, not a guest.
+        values = parse_qs(query, keep_blank_values=True).get("client", [])
+        guest = not values
+        try:
+            if len(values) > 1:
+                raise MessageError("invalid-client", "give one client id, not several")
+            client = f"guest-{secrets.token_hex(3)}" if guest else validate_client_id(values[0])
+        except MessageError as error:
+            await self.send_error(ws, error)
+            await ws.close(1008, "invalid client id")
+            return
+        self.clients[ws] = client
+        self.log.record("hello", f"{peer} is {client!r}", peer=peer)
+        rooms: list[str] = []
+        if not guest:
+            try:
+                rooms = await self._rooms_of(client)
+                await self._note_presence(client)
+            except MessageError as error:
+                self.log.record("error", f"{peer}: {error.message}", peer=peer)
+        await self.send_json(
+            ws,
+            {
+                "type": "welcome",
+                "client": client,
+                "server": self.node,
+                "mode": self.mode,
+                "rooms": rooms,
+            },
+        )
+
+    async def on_disconnect(self, ws: ServerConnection, peer: str) -> None:
+        client = self.clients.pop(ws, None)
+        if client is not None and client not in self.clients.values():
+            await self._forget_presence(client)
+
+    async def on_message(self, ws: ServerConnection, peer: str, message: str | bytes) -> None:
+        client = self.clients.get(ws)
+        if client is None:
+            return  # refused at connect: being closed
+        try:
+            request = parse_message(message, self.types)
+            kind = request["type"]
+            if kind == "chat":
+                text = require_text(request, "text")
+                await self._publish(
+                    {"type": "chat", "from": client, "text": text, "server": self.node}
+                )
+            elif kind == "message":
+                room = validate_room(request.get("room"))
+                text = require_text(request, "text")
+                if room not in await self._rooms_of(client):
+                    raise MessageError(
+                        "not-in-room", f'join {room!r} first: {{"type": "join", "room": ...}}'
+                    )
+                await self._publish(
+                    {
+                        "type": "message",
+                        "room": room,
+                        "from": client,
+                        "text": text,
+                        "server": self.node,
+                    }
+                )
+            elif kind == "join":
+                room = validate_room(request.get("room"))
+                rooms = await self._join(client, room)
+                await self.send_json(ws, {"type": "joined", "room": room, "rooms": rooms})
+            elif kind == "leave":
+                room = validate_room(request.get("room"))
+                rooms = await self._leave(client, room)
+                await self.send_json(ws, {"type": "left", "room": room, "rooms": rooms})
+            else:
+                await self.send_json(ws, {"type": "rooms", "rooms": await self._rooms_of(client)})
+        except MessageError as error:
+            await self.send_error(ws, error)
+
+    # --- rooms: in Redis, or (local mode) in this process's memory ---------------------
+
+    async def _redis_call(self, what: str, action: Any) -> Any:
+        from redis.exceptions import RedisError
+
+        try:
+            return await action
+        except (RedisError, OSError) as exc:
+            self.log.record("redis-down", f"{what}: {type(exc).__name__}: {exc}")
+            raise MessageError(
+                "redis-unavailable",
+                "rooms are kept in Redis, which this server cannot reach right now; try again soon",
+            ) from None
+
+    async def _rooms_of(self, client: str) -> list[str]:
+        if self.mode == "local":
+            return self.memory_rooms.rooms_of(client)
+        rooms = await self._redis_call(
+            "reading rooms", self._pub.smembers(self.keys.client_rooms(client))
+        )
+        return sorted(rooms)
+
+    async def _members(self, room: str) -> set[str]:
+        if self.mode == "local":
+            return self.memory_rooms.members(room)
+        members = await self._redis_call(
+            "reading members", self._pub.smembers(self.keys.room_members(room))
+        )
+        return set(members)
+
+    async def _join(self, client: str, room: str) -> list[str]:
+        if self.mode == "local":
+            return self.memory_rooms.join(client, room)
+        rooms = await self._rooms_of(client)
+        if room not in rooms and len(rooms) >= self.memory_rooms.max_rooms:
+            raise MessageError(
+                "too-many-rooms", f"a client may be in at most {self.memory_rooms.max_rooms}"
+            )
+        mine, members = self.keys.client_rooms(client), self.keys.room_members(room)
+        # One round trip, applied together: a transaction (MULTI/EXEC).
+        pipe = self._pub.pipeline(transaction=True)
+        pipe.sadd(mine, room).sadd(members, client).expire(mine, KEY_TTL).expire(members, KEY_TTL)
+        await self._redis_call("joining", pipe.execute())
+        return sorted({*rooms, room})
+
+    async def _leave(self, client: str, room: str) -> list[str]:
+        if self.mode == "local":
+            return self.memory_rooms.leave(client, room)
+        pipe = self._pub.pipeline(transaction=True)
+        pipe.srem(self.keys.client_rooms(client), room).srem(self.keys.room_members(room), client)
+        await self._redis_call("leaving", pipe.execute())
+        return await self._rooms_of(client)
+
+    async def _note_presence(self, client: str) -> None:
+        if self.mode == "redis":
+            await self._redis_call(
+                "presence", self._pub.hset(self.keys.presence, client, self.node)
+            )
+
+    async def _forget_presence(self, client: str) -> None:
+        if self.mode == "redis" and not client.startswith("guest-"):
+            with contextlib.suppress(MessageError):
+                # Only if it still names this server: the client may have
+                # reconnected to another one already.
+                where = await self._redis_call(
+                    "presence", self._pub.hget(self.keys.presence, client)
+                )
+                if where == self.node:
+                    await self._redis_call("presence", self._pub.hdel(self.keys.presence, client))
+
+
+async def _aclose(obj: Any) -> None:
+    # redis-py 5.0.1 renamed close() to aclose(); accept both, and any failure.
+    close = getattr(obj, "aclose", None) or obj.close
+    with contextlib.suppress(Exception):
+        await close()
