@@ -234,7 +234,7 @@ class ServerProcess:
 
     def rss(self) -> int:
         """The process's resident memory in bytes (psutil), or 0 once it has exited."""
-        import psutil  # type: ignore[import-untyped,unused-ignore]
+        import psutil
 
         try:
             return int(psutil.Process(self.pid).memory_info().rss)
@@ -656,7 +656,7 @@ async def measure_memory(
             while fresh.running:
                 await asyncio.sleep(0.01)
             fresh.stop()
-    import psutil  # type: ignore[import-untyped,unused-ignore]
+    import psutil
     from websockets.asyncio.client import ClientConnection, connect
 
     process = psutil.Process(server.pid)

@@ -137,13 +137,19 @@ class ClusterServer(LessonServer):
         self.redis_up: bool | None = None
         self._pub: Any = None
         self._listener: asyncio.Task[None] | None = None
+        self._first_try: asyncio.Event | None = None
 
     # --- lifecycle ---------------------------------------------------------------
 
     async def started(self) -> None:
         if self.mode == "redis":
             self._pub = self._redis()
+            self._first_try = asyncio.Event()
             self._listener = asyncio.create_task(self._listen_to_redis())
+            # serve() returns once the server can relay: a message published
+            # before Redis confirmed the subscription would be lost.
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._first_try.wait(), REDIS_CONNECT_TIMEOUT + 1)
 
     async def stopping(self) -> None:
         if self._listener is not None:
@@ -176,14 +182,17 @@ class ClusterServer(LessonServer):
         channel = self.keys.channel
         while True:
             client = self._redis()
-            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            pubsub = client.pubsub()
             try:
                 await pubsub.subscribe(channel)
+                await self._confirmed(pubsub)
                 if self.redis_up is False:
                     self.log.record("redis", f"Redis is back: listening on {channel!r} again")
                 else:
                     self.log.record("redis", f"listening on {channel!r} at {self.redis_url}")
                 self.redis_up = True
+                if self._first_try is not None:
+                    self._first_try.set()
                 async for item in pubsub.listen():
                     if item.get("type") == "message":
                         await self._deliver_safely(str(item["data"]))
@@ -197,9 +206,22 @@ class ClusterServer(LessonServer):
                     )
                 self.redis_up = False
             finally:
+                if self._first_try is not None:
+                    self._first_try.set()
                 await _aclose(pubsub)
                 await _aclose(client)
             await asyncio.sleep(real_seconds(REDIS_RETRY))
+
+    @staticmethod
+    async def _confirmed(pubsub: Any) -> None:
+        """Wait until Redis confirms the subscription (subscribe() only sends it)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + REDIS_CONNECT_TIMEOUT
+        while loop.time() < deadline:
+            item = await pubsub.get_message(timeout=max(0.0, deadline - loop.time()))
+            if item is not None and item.get("type") == "subscribe":
+                return
+        raise ConnectionError("Redis did not confirm the subscription")
 
     async def _deliver_safely(self, data: str) -> None:
         # Anyone can publish to a Redis channel: one bad message must not end
