@@ -28,7 +28,6 @@ reads its memory (RSS) with psutil as they add up.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import collections
 import contextlib
 import os
@@ -43,6 +42,7 @@ from typing import IO, Any
 
 from .balancer import Balancer, Route
 from .eventlog import Direction, EventLog
+from .keeper import Keeper
 from .redisbox import REDIS_URL_ENV, RedisBox, RedisTap
 from .scaling import (
     GIB,
@@ -105,8 +105,7 @@ from wslab.cluster import node_main
 node_main()
 """
 
-_registry: dict[str, Cluster] = {}
-_registry_lock = threading.Lock()
+_kept: Keeper[Cluster] = Keeper()
 
 
 class ClusterStartError(RuntimeError):
@@ -399,9 +398,7 @@ class Cluster:
             # Redis gone already: nothing to clean.
             with contextlib.suppress(Exception):
                 self.redis.delete_keys(self.keys.prefix)
-        with _registry_lock:
-            if _registry.get(self.name) is self:
-                del _registry[self.name]
+        _kept.forget(self.name, self)
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
@@ -496,8 +493,7 @@ def start_cluster(
         raise ValueError(f"unknown mode {mode!r}: use 'local' or 'redis'")
     if mode == "redis" and (redis is None or not redis.running):
         raise ValueError('"redis" mode needs a running Redis: start_cluster(redis=start_redis())')
-    with _registry_lock:
-        earlier = _registry.get(name)
+    earlier = _kept.items().get(name)
     if earlier is not None:
         earlier._begin_stop()
     _raise_fd_limit()
@@ -543,34 +539,17 @@ def start_cluster(
         if link is not None:
             link.stop()
         raise
-    cluster = Cluster(name, mode, processes, balancer, redis, keys, link, tap)
-    with _registry_lock:
-        _registry[name] = cluster
-    return cluster
+    return _kept.keep(name, Cluster(name, mode, processes, balancer, redis, keys, link, tap))
 
 
 def stop_cluster(name: str = "cluster") -> bool:
     """Stop the cluster kept under ``name``; return whether there was one."""
-    with _registry_lock:
-        cluster = _registry.get(name)
-    if cluster is None:
-        return False
-    cluster.stop()
-    return True
+    return _kept.stop(name)
 
 
 def running_clusters() -> dict[str, Cluster]:
     """The clusters started and not stopped, by name."""
-    with _registry_lock:
-        return dict(_registry)
-
-
-def _stop_all() -> None:
-    for cluster in list(running_clusters().values()):
-        cluster.stop()
-
-
-atexit.register(_stop_all)
+    return _kept.items()
 
 
 # --- memory per connection ------------------------------------------------------------

@@ -17,7 +17,6 @@ the lesson's widget and its assertions.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import os
 import secrets
@@ -27,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .eventlog import EventLog
+from .keeper import Keeper
 from .observable import Observers
 from .scaling import Keys
 
@@ -49,8 +49,7 @@ REDIS_URL_ENV = "REDIS_URL"
 #: Seconds to wait for a Redis to answer before giving up.
 CONNECT_TIMEOUT = 3.0
 
-_registry: dict[str, RedisBox] = {}
-_registry_lock = threading.Lock()
+_kept: Keeper[RedisBox] = Keeper()
 
 
 class RedisUnavailable(ConnectionError):
@@ -134,9 +133,7 @@ class RedisBox:
             self._server.join_connections(2.0)
         if self._thread is not None:
             self._thread.join(2.0)
-        with _registry_lock:
-            if _registry.get(self.name) is self:
-                del _registry[self.name]
+        _kept.forget(self.name, self)
 
     @property
     def running(self) -> bool:
@@ -255,35 +252,19 @@ def start_redis(url: str | None = None, *, name: str = "redis") -> RedisBox:
     Raises:
         RedisUnavailable: the Redis at ``url`` or ``$REDIS_URL`` does not answer.
     """
-    stop_redis(name)
-    box = RedisBox(url or os.environ.get(REDIS_URL_ENV) or None, name=name).start()
-    with _registry_lock:
-        _registry[name] = box
-    return box
+    return _kept.replace(
+        name, lambda: RedisBox(url or os.environ.get(REDIS_URL_ENV) or None, name=name).start()
+    )
 
 
 def stop_redis(name: str = "redis") -> bool:
     """Stop the box kept under ``name``; return whether there was one."""
-    with _registry_lock:
-        box = _registry.get(name)
-    if box is None:
-        return False
-    box.stop()
-    return True
+    return _kept.stop(name)
 
 
 def running_redis() -> dict[str, RedisBox]:
     """The boxes started by :func:`start_redis` and not stopped, by name."""
-    with _registry_lock:
-        return dict(_registry)
-
-
-def _stop_all() -> None:
-    for box in list(running_redis().values()):
-        box.stop()
-
-
-atexit.register(_stop_all)
+    return _kept.items()
 
 
 # --- listening in ---------------------------------------------------------------------
