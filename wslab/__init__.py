@@ -7,18 +7,26 @@ The public API, gathered from the modules (each lists its own ``__all__``)::
     ws = WebSocket(server.url)             # a client shaped like the browser's
 
 Importing wslab starts nothing and patches nothing (not the event loop either).
+It stays light: the later lessons' heavier clients (``wslab.authclient``,
+``wslab.feedclients``, ``wslab.tls``, ``wslab.cluster``) are imported from
+their modules, so a notebook does not pay for aiohttp or cryptography it
+does not use.
 """
 
 from __future__ import annotations
 
+from .backoff import backoff, should_reconnect
 from .bots import Bot, BotCrew, start_bots, stop_bots
 from .chat import ChatLine, ChatSession
 from .client import InvalidAccessError, InvalidStateError, WebSocket, live_clients
 from .eventlog import EventLog, LogEntry
 from .events import Blob, CloseEvent, ErrorEvent, Event, MessageEvent, ReadyState
 from .exercises import Exercise, exercise
+from .heartbeat_client import HeartbeatClient
 from .lessons import LESSONS, Lesson, lesson
 from .messages import MessageError
+from .reconnect import ReconnectingWebSocket, ReliableSession
+from .rooms import Rooms
 from .runner import (
     RunningServer,
     ServerStartError,
@@ -44,6 +52,7 @@ __all__ = [
     "Event",
     "EventLog",
     "Exercise",
+    "HeartbeatClient",
     "InvalidAccessError",
     "InvalidStateError",
     "Lesson",
@@ -51,9 +60,13 @@ __all__ = [
     "MessageError",
     "MessageEvent",
     "ReadyState",
+    "ReconnectingWebSocket",
+    "ReliableSession",
+    "Rooms",
     "RunningServer",
     "ServerStartError",
     "WebSocket",
+    "backoff",
     "exercise",
     "get_ws_url",
     "lesson",
@@ -64,6 +77,7 @@ __all__ = [
     "scaled_time",
     "serve",
     "set_time_scale",
+    "should_reconnect",
     "start_bots",
     "stop_all",
     "stop_bots",
