@@ -102,7 +102,9 @@ def test_a_message_over_one_mebibyte_closes_1009_only_that_client(
         bystander.send("ping")
         assert bystander.recv(timeout=5) == "pong"
     wait_until(lambda: len(server.log.entries("close")) == 2)
-    assert server.log.entries("close")[0].code == 1009
+    # Either close may be recorded first: the bystander's 1000 does not wait
+    # for the oversized client's TCP connection to end.
+    assert sorted(entry.code or 0 for entry in server.log.entries("close")) == [1000, 1009]
 
 
 def test_quiet_log_leaves_ping_pong_out(fast: float) -> None:

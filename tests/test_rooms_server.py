@@ -510,7 +510,8 @@ def test_more_than_one_mebibyte_closes_1009_and_cleans_up(rooms: wslab.RunningSe
         assert app(rooms).snapshot() == {"general": ["Ada"]}
         assert ask(ada, {"type": "message", "room": "general", "text": "ok"})["to"] == 0
     wait_until(lambda: len(rooms.log.entries("close")) == 2)
-    assert rooms.log.entries("close")[0].code == 1009
+    # Either close may be recorded first (Ada's does not wait for Big's TCP end).
+    assert sorted(entry.code or 0 for entry in rooms.log.entries("close")) == [1000, 1009]
 
 
 def test_exactly_one_mebibyte_is_read(rooms: wslab.RunningServer) -> None:

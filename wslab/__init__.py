@@ -7,6 +7,7 @@ The public API, gathered from the modules (each lists its own ``__all__``)::
     ws = WebSocket(server.url)             # a client shaped like the browser's
 
 Importing wslab starts nothing and patches nothing (not the event loop either).
+(``wslab.backoff`` is the module, so the generator is ``wslab.backoff.backoff``.)
 It stays light: the later lessons' heavier clients (``wslab.authclient``,
 ``wslab.feedclients``, ``wslab.tls``, ``wslab.cluster``) are imported from
 their modules, so a notebook does not pay for aiohttp or cryptography it
@@ -15,7 +16,7 @@ does not use.
 
 from __future__ import annotations
 
-from .backoff import backoff, should_reconnect
+from .backoff import should_reconnect
 from .bots import Bot, BotCrew, start_bots, stop_bots
 from .chat import ChatLine, ChatSession
 from .client import InvalidAccessError, InvalidStateError, WebSocket, live_clients
@@ -66,7 +67,6 @@ __all__ = [
     "RunningServer",
     "ServerStartError",
     "WebSocket",
-    "backoff",
     "exercise",
     "get_ws_url",
     "lesson",
