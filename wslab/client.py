@@ -306,8 +306,7 @@ class WebSocket:
         collect several messages, add a listener before sending.
 
         Raises:
-            TimeoutError: after ``timeout`` real seconds (``asyncio.TimeoutError``
-                on Python 3.10, the same class from 3.11 on).
+            TimeoutError: after ``timeout`` real seconds.
         """
         _check_kind(kind)
         if kind in ("open", "close") and kind in self._last:

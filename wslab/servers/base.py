@@ -102,7 +102,7 @@ class LessonServer:
         server.close()
         try:
             await asyncio.wait_for(server.wait_closed(), grace)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             for connection in list(self.peers):
                 connection.transport.abort()
             await asyncio.sleep(0)

@@ -266,7 +266,7 @@ class FeedServer(LessonServer):
             news = self._news
             try:
                 await asyncio.wait_for(news.wait(), remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return False
         return False
 

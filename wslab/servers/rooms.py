@@ -340,7 +340,7 @@ class RoomBotCrew(BotCrew):
                     await self._hear(bot, ws, rooms)
                 finally:
                     talker.cancel()
-        except (OSError, ConnectionClosed, TimeoutError, asyncio.TimeoutError) as exc:
+        except (OSError, ConnectionClosed, TimeoutError) as exc:
             self.log.record("error", f"{bot.name}: {type(exc).__name__}: {exc}", peer=bot.name)
         finally:
             joined.set()  # never leave start() waiting
