@@ -23,20 +23,18 @@ the lesson can unplug (it puts one between the servers and Redis).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .eventlog import EventLog
-from .loopthread import LoopThread
 from .observable import Observers
 from .scaling import RoundRobin
+from .tcpservice import TcpService
 
 __all__ = ["Balancer", "Route"]
 
@@ -88,7 +86,7 @@ class Route:
         return values[0] if values else ""
 
 
-class Balancer:
+class Balancer(TcpService):
     """Accepts TCP connections on one port and spreads them over backends in turn.
 
     Args:
@@ -112,80 +110,34 @@ class Balancer:
         self.backends = [_address(b) for b in backends]
         if not self.backends:
             raise ValueError("a balancer needs at least one backend")
-        self.host = host
-        self.requested_port = port
-        self.port = 0
-        self.name = name
+        super().__init__(thread_name=f"wslab-{name}", name=name, host=host, port=port)
         self.log = EventLog()
         #: Told each :class:`Route` snapshot when a route opens, changes or closes.
         self.changed: Observers[Route] = Observers()
         self._picker = RoundRobin(len(self.backends))
         self._routes: dict[int, Route] = {}
         self._lock = threading.Lock()
-        self._writers: dict[int, list[asyncio.StreamWriter]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._paused = False
-        self._server: asyncio.Server | None = None
-        self._thread = LoopThread(f"wslab-{name}", on_exception=self._record_exception)
-        self._stopped = False
 
-    # --- lifecycle -------------------------------------------------------------
-
-    def start(self, timeout: float = 10.0) -> Balancer:
-        """Start listening on a thread of its own; return once it listens."""
-        self._thread.start()
-        try:
-            self._thread.run(self._listen(), timeout)
-        except BaseException:
-            self._thread.stop()
-            raise
-        return self
-
-    async def _listen(self) -> None:
-        self._server = await asyncio.start_server(self._accept, self.host, self.requested_port)
-        self.port = int(self._server.sockets[0].getsockname()[1])
-        where = ", ".join(f"{h}:{p}" for h, p in self.backends)
-        self.log.record("listening", f"{self.name} on {self.host}:{self.port} → {where}")
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop listening, close every piped connection, end the thread. Idempotent."""
-        if self._stopped:
-            return
-        self._stopped = True
-        if self._thread.alive:
-            with contextlib.suppress(Exception):
-                self._thread.run(self._close(), timeout)
-            self._thread.stop(timeout)
-        self.log.record("stopped", f"{self.name} stopped")
-
-    async def _close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-        self._drop_all()
-        tasks = list(self._tasks)
-        if tasks:
-            await asyncio.wait(tasks, timeout=2.0)
+    # --- lifecycle (the rest is TcpService's) ---------------------------------
 
     def __enter__(self) -> Balancer:
         return self.start()
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def _on_listening(self) -> None:
+        where = ", ".join(f"{h}:{p}" for h, p in self.backends)
+        self.log.record("listening", f"{self.name} on {self.host}:{self.port} → {where}")
 
-    @property
-    def running(self) -> bool:
-        return not self._stopped and self._thread.alive
+    def _after_stop(self) -> None:
+        self.log.record("stopped", f"{self.name} stopped")
 
-    @property
-    def thread(self) -> threading.Thread:
-        return self._thread.thread
+    async def _close_connections(self) -> None:
+        tasks = list(self._tasks)
+        if tasks:
+            await asyncio.wait(tasks, timeout=2.0)
 
-    def _record_exception(self, context: dict[str, Any]) -> None:
+    def _on_exception(self, context: dict[str, Any]) -> None:
         exc = context.get("exception")
         text = str(context.get("message", "error"))
         if exc is not None:
@@ -242,7 +194,7 @@ class Balancer:
         self._paused = True
         self.log.record("paused", f"{self.name}: dropping connections, refusing new ones")
         if self._thread.alive:
-            self._thread.call_soon(self._drop_all)
+            self._thread.call_soon(self._abort_writers)
 
     def resume(self) -> None:
         """Accept and pass on connections again. Idempotent. Thread-safe."""
@@ -252,13 +204,7 @@ class Balancer:
     def drop(self) -> None:
         """Close every piped connection now (both sides), but keep accepting. Thread-safe."""
         if self._thread.alive:
-            self._thread.call_soon(self._drop_all)
-
-    def _drop_all(self) -> None:
-        for writers in list(self._writers.values()):
-            for writer in writers:
-                # abort(), not close(): a dropped cable does not say goodbye.
-                writer.transport.abort()
+            self._thread.call_soon(self._abort_writers)
 
     # --- piping ---------------------------------------------------------------------
 
@@ -268,7 +214,7 @@ class Balancer:
             self._routes[route_id] = route
         self.changed.notify(route)
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
@@ -295,7 +241,7 @@ class Balancer:
             self._update(route_id, closed=time.time())
             return
         up_reader, up_writer = upstream
-        self._writers[route_id] = [writer, up_writer]
+        self._track(writer, up_writer)
         port = self.backends[backend][1]
         self.log.record("route", f"#{route_id} from port {peer[1]} → backend {backend} ({port})")
         self._update(route_id, backend=backend)
@@ -305,7 +251,7 @@ class Balancer:
                 self._pump(route_id, up_reader, writer, "bytes_down"),
             )
         finally:
-            self._writers.pop(route_id, None)
+            self._untrack(writer, up_writer)
             for side in (writer, up_writer):
                 side.close()
             self._update(route_id, closed=time.time())
@@ -323,7 +269,7 @@ class Balancer:
                 upstream = await asyncio.wait_for(
                     asyncio.open_connection(host, port), CONNECT_TIMEOUT
                 )
-            except (OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError) as exc:
                 self.log.record("error", f"#{route_id}: backend {index} ({port}) failed: {exc}")
                 continue
             return index, upstream

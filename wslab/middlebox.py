@@ -47,7 +47,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .eventlog import EventLog
 from .keeper import Keeper
-from .loopthread import LoopThread
+from .tcpservice import TcpService
 from .timescale import real_seconds
 
 __all__ = [
@@ -117,7 +117,7 @@ class _Route:
     )
 
 
-class Middlebox:
+class Middlebox(TcpService):
     """A TCP proxy that drops connections idle past its limit, silently or with RST.
 
     Args:
@@ -155,56 +155,29 @@ class Middlebox:
             raise ValueError("the idle limit must be a positive number of seconds, or None")
         if mode not in ("silent", "reset"):
             raise ValueError(f'mode is "silent" or "reset", not {mode!r}')
+        super().__init__(thread_name=f"wslab-middlebox-{name}", name=name, host=host, port=port)
         self.target_host = target_host
         self.target_port = target_port
         self.idle_limit = idle_limit
         self.mode: DropMode = mode
-        self.host = host
-        self.requested_port = port
-        self.name = name
-        self.port = 0
         self.log = EventLog()
         self._lock = threading.Lock()
         self._routes: dict[int, _Route] = {}
         self._count = 0
-        self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._thread = LoopThread(f"wslab-middlebox-{name}", on_exception=self._on_exception)
-        self._stopped = False
 
-    # --- lifecycle -----------------------------------------------------------------
+    # --- lifecycle (the rest is TcpService's) -----------------------------------------
 
-    def start(self, timeout: float = 10.0) -> Middlebox:
-        """Start listening; return once connections are accepted."""
-        self._thread.start()
-        try:
-            self._thread.run(self._listen(), timeout)
-        except BaseException:
-            self._thread.stop()
-            raise
-        return self
-
-    async def _listen(self) -> None:
-        self._server = await asyncio.start_server(self._forward, self.host, self.requested_port)
-        self.port = int(self._server.sockets[0].getsockname()[1])
+    def _on_listening(self) -> None:
         self._spawn(self._watch_idle())
         self.log.record("listening", f"{self.name}: {self.host}:{self.port} → {self._target}")
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Drop every connection (abruptly), stop listening, end the thread. Idempotent."""
-        if self._stopped:
-            return
-        self._stopped = True
-        if self._thread.alive:
-            with contextlib.suppress(Exception):
-                self._thread.run(self._close(), timeout)
-            self._thread.stop(timeout)
+    def _after_stop(self) -> None:
         self.log.record("stopped", f"{self.name} stopped")
         _kept.forget(self.name, self)
 
-    async def _close(self) -> None:
-        if self._server is not None:
-            self._server.close()
+    async def _close_connections(self) -> None:
+        # Drop every connection abruptly.
         with self._lock:
             routes = list(self._routes.values())
         for route in routes:
@@ -216,23 +189,6 @@ class Middlebox:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._server is not None:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._server.wait_closed(), 1.0)
-
-    @property
-    def running(self) -> bool:
-        return not self._stopped and self._thread.alive
-
-    @property
-    def thread(self) -> threading.Thread:
-        return self._thread.thread
-
-    def __enter__(self) -> Middlebox:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # --- addresses and state -----------------------------------------------------------
 
@@ -364,9 +320,7 @@ class Middlebox:
     def _on_exception(self, context: dict[str, Any]) -> None:
         self.log.record("error", str(context.get("message", "error")))
 
-    async def _forward(
-        self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter
-    ) -> None:
+    async def _handle(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         current = asyncio.current_task()
         if current is not None:  # stop() cancels the routes' tasks too
             self._tasks.add(current)

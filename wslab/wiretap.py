@@ -22,7 +22,6 @@ name: starting one with the name of a running one stops the older first.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -31,8 +30,8 @@ from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from .keeper import Keeper
-from .loopthread import LoopThread
 from .observable import Observers
+from .tcpservice import TcpService
 
 __all__ = [
     "Chunk",
@@ -72,7 +71,7 @@ class Chunk:
     time: float
 
 
-class Wiretap:
+class Wiretap(TcpService):
     """A TCP proxy that records everything it forwards.
 
     Args:
@@ -101,76 +100,20 @@ class Wiretap:
         name: str = "wiretap",
         max_recorded: int = MAX_RECORDED,
     ) -> None:
+        super().__init__(thread_name=f"wslab-wiretap-{name}", name=name, host=host, port=port)
         self.target_host = target_host
         self.target_port = target_port
-        self.host = host
-        self.requested_port = port
-        self.name = name
         self.max_recorded = max_recorded
-        self.port = 0
         self.observers: Observers[Chunk] = Observers()
-        self.errors: list[str] = []
         self._lock = threading.Lock()
         self._chunks: list[Chunk] = []
         self._recorded = 0
         self._connections = 0
-        self._writers: set[asyncio.StreamWriter] = set()
-        self._server: asyncio.Server | None = None
-        self._thread = LoopThread(f"wslab-wiretap-{name}", on_exception=self._on_exception)
-        self._stopped = False
 
-    # --- lifecycle ---------------------------------------------------------------
+    # --- lifecycle (the rest is TcpService's) -------------------------------------
 
-    def start(self, timeout: float = 10.0) -> Wiretap:
-        """Start listening; return once connections are accepted."""
-        self._thread.start()
-        try:
-            self._thread.run(self._listen(), timeout)
-        except BaseException:
-            self._thread.stop()
-            raise
-        return self
-
-    async def _listen(self) -> None:
-        self._server = await asyncio.start_server(self._forward, self.host, self.requested_port)
-        self.port = int(self._server.sockets[0].getsockname()[1])
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Drop every connection through the tap, stop listening, end the thread.
-
-        Idempotent.
-        """
-        if self._stopped:
-            return
-        self._stopped = True
-        if self._thread.alive:
-            with contextlib.suppress(Exception):
-                self._thread.run(self._close(), timeout)
-            self._thread.stop(timeout)
+    def _after_stop(self) -> None:
         _kept.forget(self.name, self)
-
-    async def _close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-        for writer in list(self._writers):
-            writer.transport.abort()
-        if self._server is not None:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._server.wait_closed(), 1.0)
-
-    @property
-    def running(self) -> bool:
-        return not self._stopped and self._thread.alive
-
-    @property
-    def thread(self) -> threading.Thread:
-        return self._thread.thread
-
-    def __enter__(self) -> Wiretap:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # --- addresses ------------------------------------------------------------------
 
@@ -234,9 +177,6 @@ class Wiretap:
 
     # --- forwarding, on the tap's loop ---------------------------------------------
 
-    def _on_exception(self, context: dict[str, Any]) -> None:
-        self.errors.append(str(context.get("message", "error")))
-
     def _record(self, connection: int, direction: TapDirection, data: bytes) -> None:
         chunk = Chunk(connection, direction, data, time.time())
         with self._lock:
@@ -246,13 +186,11 @@ class Wiretap:
             self._recorded += len(data)
         self.observers.notify(chunk)
 
-    async def _forward(
-        self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter
-    ) -> None:
+    async def _handle(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         with self._lock:
             self._connections += 1
             number = self._connections
-        self._writers.add(client_w)
+        self._track(client_w)
         try:
             try:
                 server_r, server_w = await asyncio.open_connection(
@@ -261,17 +199,17 @@ class Wiretap:
             except OSError as exc:
                 self.errors.append(f"connection {number}: cannot reach the target: {exc}")
                 return
-            self._writers.add(server_w)
+            self._track(server_w)
             try:
                 await asyncio.gather(
                     self._pump(client_r, server_w, number, "up"),
                     self._pump(server_r, client_w, number, "down"),
                 )
             finally:
-                self._writers.discard(server_w)
+                self._untrack(server_w)
                 server_w.close()
         finally:
-            self._writers.discard(client_w)
+            self._untrack(client_w)
             client_w.close()
 
     async def _pump(
