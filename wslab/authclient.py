@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl as ssl_module
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import aiohttp
@@ -54,17 +54,7 @@ AuthState = Literal[
     "login required",
     "banned",
 ]
-STATES: tuple[AuthState, ...] = (
-    "logged out",
-    "logging in",
-    "logged in",
-    "connecting",
-    "connected",
-    "reconnecting",
-    "disconnected",
-    "login required",
-    "banned",
-)
+STATES: tuple[AuthState, ...] = get_args(AuthState)
 #: Close codes after which reconnecting with the same token is pointless.
 AUTH_CLOSE_CODES: dict[int, AuthState] = {
     UNAUTHORIZED: "login required",

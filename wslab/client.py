@@ -23,9 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import inspect
-import sys
-import traceback
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
@@ -46,6 +43,7 @@ from .events import (
     MessageEvent,
     ReadyState,
 )
+from .listeners import call_listeners
 from .observable import Observers
 
 __all__ = ["InvalidAccessError", "InvalidStateError", "WebSocket", "live_clients"]
@@ -358,19 +356,14 @@ class WebSocket:
         self._history.append(event.type)
         if event.type in ("open", "close"):
             self._last[event.type] = event
-        for listener in list(self._listeners[event.type]):
-            try:
-                result = listener(event)
-                if inspect.isawaitable(result):
-                    # Keep a reference: the loop only holds tasks weakly.
-                    task = asyncio.ensure_future(result)
-                    self._listener_tasks.add(task)
-                    task.add_done_callback(self._listener_tasks.discard)
-            except Exception as exc:
-                # As in a browser: report it, and go on with the other listeners.
-                self.listener_errors.append(exc)
-                self.log.record("listener-error", f"{type(exc).__name__}: {exc}", peer=self.name)
-                traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+        call_listeners(
+            self._listeners[event.type],
+            event,
+            tasks=self._listener_tasks,
+            errors=self.listener_errors,
+            log=self.log,
+            name=self.name,
+        )
         for future in self._waiters[event.type]:
             if not future.done():
                 future.set_result(event)

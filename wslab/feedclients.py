@@ -29,11 +29,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import inspect
 import json
-import sys
 import time
-import traceback
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,6 +42,7 @@ import aiohttp
 
 from .eventlog import EventLog
 from .events import ErrorEvent, Event
+from .listeners import call_listeners
 from .messages import dumps
 from .observable import Observers
 from .sse import SSEParser
@@ -301,18 +299,14 @@ class _EventTarget:
         self._history.append(kind)
         if kind == "open":
             self._last_open = event
-        for listener in list(self._listeners.get(kind, [])):
-            try:
-                result = listener(event)
-                if inspect.isawaitable(result):
-                    task = asyncio.ensure_future(result)
-                    self._listener_tasks.add(task)
-                    task.add_done_callback(self._listener_tasks.discard)
-            except Exception as exc:
-                # As in a browser: report it, and go on with the other listeners.
-                self.listener_errors.append(exc)
-                self.log.record("listener-error", f"{type(exc).__name__}: {exc}", peer=self.name)
-                traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+        call_listeners(
+            self._listeners.get(kind, []),
+            event,
+            tasks=self._listener_tasks,
+            errors=self.listener_errors,
+            log=self.log,
+            name=self.name,
+        )
         for future in self._waiters.pop(kind, []):
             if not future.done():
                 future.set_result(event)

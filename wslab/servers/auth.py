@@ -53,7 +53,7 @@ from ..tokens import (
     mask_token,
     new_secret,
 )
-from .base import LessonServer
+from .base import LessonServer, start_aiohttp
 
 __all__ = ["COOKIE_NAME", "LOGIN_PATH", "AuthServer", "AuthSession"]
 
@@ -129,21 +129,10 @@ class AuthServer(LessonServer):
         app = web.Application(logger=self.logger, client_max_size=self.max_size)
         app.router.add_post(LOGIN_PATH, self._login)
         app.router.add_get("/", self._websocket)
-        # No access log (it would print every URL, tokens included, to stderr),
-        # and aiohttp's own errors go to the event log through self.logger.
-        runner = web.AppRunner(
-            app, access_log=None, logger=self.logger, shutdown_timeout=SHUTDOWN_TIMEOUT
+        self._runner, self.port = await start_aiohttp(
+            app, host, port, ssl, logger=self.logger, shutdown_timeout=SHUTDOWN_TIMEOUT
         )
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, host, port, ssl_context=ssl)
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
         self.host = host
-        self.port = int(runner.addresses[0][1])
         self.secure = ssl is not None
         scheme = "https" if self.secure else "http"
         self.allowed_origins = {self.origin, f"{scheme}://localhost:{self.port}"}

@@ -20,7 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from ..eventlog import EventLog
 from ..messages import MAX_MESSAGE_BYTES, MessageError, dumps
 
-__all__ = ["LessonServer"]
+__all__ = ["LessonServer", "start_aiohttp"]
 
 
 class _LogHandler(logging.Handler):
@@ -207,6 +207,27 @@ class LessonServer:
             await action()
         except MessageError as error:
             await self.send_error(ws, error)
+
+
+async def start_aiohttp(
+    app: Any, host: str, port: int, ssl: SSLContext | None, **runner_options: Any
+) -> tuple[Any, int]:
+    """Serve an aiohttp ``web.Application``; return its runner and the bound port.
+
+    For the lessons that need HTTP routes beside the WebSocket (8 and 12). No
+    access log: it would print every URL, tokens included, to the kernel's
+    stderr; pass ``logger=`` so aiohttp's own errors reach the event log.
+    """
+    from aiohttp import web  # only the lessons that use it pay for the import
+
+    runner = web.AppRunner(app, access_log=None, **runner_options)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port, ssl_context=ssl).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner, int(runner.addresses[0][1])
 
 
 def _address(ws: ServerConnection) -> str:

@@ -58,7 +58,7 @@ from ..feedlog import DEFAULT_HISTORY, FeedEntry, FeedLog, parse_event_id
 from ..messages import MessageError, dumps, error_payload, parse_message
 from ..sse import encode_comment, encode_event
 from ..timescale import real_seconds
-from .base import LessonServer
+from .base import LessonServer, start_aiohttp
 
 __all__ = [
     "KEEPALIVE",
@@ -157,27 +157,18 @@ class FeedServer(LessonServer):
         app.router.add_get("/ws", self._websocket)
         app.router.add_get("/events", self._events)
         app.router.add_get("/poll", self._poll)
-        # No access log (it would print every request to the kernel's stderr);
-        # aiohttp's own errors go to the event log through self.logger.
         # handler_cancellation: a client that hangs up ends its held poll at once.
-        runner = web.AppRunner(
+        self._runner, self.port = await start_aiohttp(
             app,
-            access_log=None,
+            host,
+            port,
+            ssl,
             logger=self.logger,
             handle_signals=False,
             handler_cancellation=True,
             shutdown_timeout=SHUTDOWN_TIMEOUT,
         )
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, host, port, ssl_context=ssl)
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
         self.host = host
-        self.port = int(runner.addresses[0][1])
         self.secure = ssl is not None
         return self.port
 
