@@ -38,6 +38,7 @@ from .runner import (
     stop_server,
 )
 from .timescale import nominal_seconds, real_seconds, scaled_time, set_time_scale, time_scale
+from .wire import FrameRecord, HandshakeRecord, WireDecoder, WireNote, accept_steps
 
 __version__ = "0.1.0"
 
@@ -53,6 +54,8 @@ __all__ = [
     "Event",
     "EventLog",
     "Exercise",
+    "FrameRecord",
+    "HandshakeRecord",
     "HeartbeatClient",
     "InvalidAccessError",
     "InvalidStateError",
@@ -67,6 +70,9 @@ __all__ = [
     "RunningServer",
     "ServerStartError",
     "WebSocket",
+    "WireDecoder",
+    "WireNote",
+    "accept_steps",
     "exercise",
     "get_ws_url",
     "lesson",

@@ -12,6 +12,7 @@ from .messagelog import MessageLog
 from .progress import TransferBar
 from .rooms import RoomsView
 from .timeline import BackoffTimeline, FaultButtons, TimelineRow
+from .wire import WireInspector
 
 __all__ = ["ChatBox", "MessageLog", "ReadyStateBadge"]
 __all__ += ["RoomsView"]  # lesson 7
@@ -21,3 +22,4 @@ __all__ += ["BackoffTimeline", "FaultButtons", "TimelineRow"]  # lesson 5
 __all__ += ["ClusterView", "MemoryChart"]  # lesson 11
 __all__ += ["FeedBoard"]  # lesson 12
 __all__ += ["HeartbeatView"]  # lesson 9
+__all__ += ["WireInspector"]  # what happens on the wire: lessons 1, 5, 8, 9, 10
