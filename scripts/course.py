@@ -22,6 +22,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from wslab.lessons import LESSONS, Lesson
+from wslab.slides import SlideCell, slide_types
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -159,6 +160,19 @@ def _with_nav(nb: NotebookNode, lesson: Lesson) -> None:
     nb.cells = [top, *cells, bottom]
 
 
+def _with_slides(nb: NotebookNode) -> None:
+    """Set every cell's slide type (wslab.slides), so a lesson can be presented as slides."""
+    kinds = slide_types(
+        SlideCell(c.cell_type, c.source, tuple(c.get("metadata", {}).get("tags", [])))
+        for c in nb.cells
+    )
+    for cell, kind in zip(nb.cells, kinds, strict=True):
+        if kind is None:
+            cell.metadata.pop("slideshow", None)
+        else:
+            cell.metadata["slideshow"] = {"slide_type": kind}
+
+
 def _render(nb: NotebookNode) -> str:
     return nbformat.writes(nb) + "\n"
 
@@ -176,6 +190,7 @@ def expected() -> dict[Path, str]:
     else:
         index.cells = index_cells()
     _strip(index)
+    _with_slides(index)
     result[index_path] = _render(index)
     for lesson in LESSONS:
         path = NOTEBOOKS / lesson.notebook
@@ -184,6 +199,7 @@ def expected() -> dict[Path, str]:
         nb = nbformat.read(path, as_version=4)
         _with_nav(nb, lesson)
         _strip(nb)
+        _with_slides(nb)
         result[path] = _render(nb)
     return result
 

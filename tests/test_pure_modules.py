@@ -38,6 +38,7 @@ PURE = [
     "feedlog",
     "feedstats",
     "heartbeat",
+    "slides",
 ]
 FORBIDDEN = ("asyncio", "socket", "ipywidgets", "websockets")
 # Pure too, but built on websockets' sans-I/O parsers (frames, http11, streams).
