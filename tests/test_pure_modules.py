@@ -39,6 +39,7 @@ PURE = [
     "feedstats",
     "heartbeat",
     "slides",
+    "classroom",
 ]
 FORBIDDEN = ("asyncio", "socket", "ipywidgets", "websockets")
 # Pure too, but built on websockets' sans-I/O parsers (frames, http11, streams).

@@ -19,6 +19,8 @@ from __future__ import annotations
 from .backoff import should_reconnect
 from .bots import Bot, BotCrew, start_bots, stop_bots
 from .chat import ChatLine, ChatSession
+from .classroom import ClassroomSnapshot, RateMeter, plan_students, student_urls
+from .classroom_live import ClassroomMonitor, start_students
 from .client import InvalidAccessError, InvalidStateError, WebSocket, live_clients
 from .eventlog import EventLog, LogEntry
 from .events import Blob, CloseEvent, ErrorEvent, Event, MessageEvent, ReadyState
@@ -49,6 +51,8 @@ __all__ = [
     "BotCrew",
     "ChatLine",
     "ChatSession",
+    "ClassroomMonitor",
+    "ClassroomSnapshot",
     "CloseEvent",
     "ErrorEvent",
     "Event",
@@ -63,6 +67,7 @@ __all__ = [
     "LogEntry",
     "MessageError",
     "MessageEvent",
+    "RateMeter",
     "ReadyState",
     "ReconnectingWebSocket",
     "ReliableSession",
@@ -78,6 +83,7 @@ __all__ = [
     "lesson",
     "live_clients",
     "nominal_seconds",
+    "plan_students",
     "real_seconds",
     "running_servers",
     "scaled_time",
@@ -85,8 +91,10 @@ __all__ = [
     "set_time_scale",
     "should_reconnect",
     "start_bots",
+    "start_students",
     "stop_all",
     "stop_bots",
     "stop_server",
+    "student_urls",
     "time_scale",
 ]

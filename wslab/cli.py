@@ -37,12 +37,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("list", help="list the lesson servers and their lessons")
-    run = commands.add_parser("serve", help="run one lesson server until Ctrl-C")
+    run = commands.add_parser(
+        "serve",
+        help="run one lesson server until Ctrl-C",
+        description="Run one lesson server until Ctrl-C.",
+        epilog=(
+            "classroom: `python -m wslab serve rooms --host 0.0.0.0 --port 8082` lets students "
+            "on your network connect (it prints the URLs to give them); leave --host out to "
+            "keep it on this machine only. Only on a network you trust."
+        ),
+    )
     run.add_argument("name", help="the server's name (see `python -m wslab list`)")
     run.add_argument(
         "--host",
         default=DEFAULT_HOST,
-        help=f"address to listen on (default {DEFAULT_HOST}: this machine only)",
+        help=(
+            f"address to listen on (default {DEFAULT_HOST}: this machine only; "
+            "0.0.0.0: every network this machine is on, for a class)"
+        ),
     )
     run.add_argument(
         "--port",
@@ -94,18 +106,17 @@ def _serve(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(
-            f"warning: listening on {args.host}: other machines on your network can connect. "
-            "Use this only on a network you trust.",
-            file=sys.stderr,
-            flush=True,
-        )
     try:
         running = serve(args.name, host=args.host, port=args.port, register=False)
     except ServerStartError as exc:
         print(f"error: {exc.strerror}", file=sys.stderr)
         return 1
+    # Said once it listens, so it names the real port and the URLs to give students.
+    from .classroom_live import classroom_warning  # psutil and the rooms server: only here
+
+    warning = classroom_warning(running, stop="Ctrl-C")
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr, flush=True)
     if not args.quiet:
         running.log.subscribe(_print_entry)
     print(f"{args.name} server listening on {running.url} (Ctrl-C to stop)", flush=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .badge import ReadyStateBadge
 from .chatbox import ChatBox
+from .classroom import ClassroomDashboard
 from .clients import ClientBoard, ClientRow
 from .cluster import ClusterView, MemoryChart
 from .feedboard import FeedBoard
@@ -23,3 +24,4 @@ __all__ += ["ClusterView", "MemoryChart"]  # lesson 11
 __all__ += ["FeedBoard"]  # lesson 12
 __all__ += ["HeartbeatView"]  # lesson 9
 __all__ += ["WireInspector"]  # what happens on the wire: lessons 1, 5, 8, 9, 10
+__all__ += ["ClassroomDashboard"]  # classroom mode (instructors)
