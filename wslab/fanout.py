@@ -32,6 +32,7 @@ __all__ = [
     "check_mode",
     "check_text",
     "recipients",
+    "split_by_backlog",
 ]
 
 T = TypeVar("T")
@@ -95,6 +96,36 @@ def recipients(
     return [
         client for client in clients if (mode == "all" or client is not sender) and is_open(client)
     ]
+
+
+def split_by_backlog(
+    clients: Iterable[T], backlog: Callable[[T], int], limit: int | None
+) -> tuple[list[T], list[T]]:
+    """Split ``clients`` into those to send to and those too far behind to keep.
+
+    ``broadcast()`` waits for nobody, so what a client that stopped reading
+    cannot take piles up in the server's memory. A server that never lets one
+    client's backlog pass ``limit`` keeps its memory bounded: such a client
+    gets nothing more, and is dropped.
+
+    Args:
+        clients: the recipients, in order.
+        backlog: bytes already waiting to be sent to a client.
+        limit: the most bytes a client may have waiting; None for no limit.
+
+    Returns:
+        ``(keep, too_slow)``, each in the order of ``clients``.
+
+    Raises:
+        ValueError: for a limit below 1.
+    """
+    if limit is not None and limit < 1:
+        raise ValueError(f"the backlog limit must be a positive number of bytes, not {limit}")
+    keep: list[T] = []
+    too_slow: list[T] = []
+    for client in clients:
+        (too_slow if limit is not None and backlog(client) > limit else keep).append(client)
+    return keep, too_slow
 
 
 def check_text(message: str | bytes, *, max_chars: int = MAX_TEXT_CHARS) -> str:

@@ -20,6 +20,11 @@ Options (``serve("broadcast", mode=..., ...)``):
   which writes to every connection's buffer and waits for none; or
   ``"checked"``, the study notes' loop in Python: ``await client.send(...)``
   for each OPEN client in turn, which one client that stops reading holds up.
+- ``max_backlog``: the most bytes that may wait for one client (1 MiB). A
+  client whose backlog is over it when a message is relayed gets nothing
+  more: it is closed with 1008 "too slow" (and its TCP connection aborted if
+  it does not read even that), so one client that stops reading cannot make
+  the server's memory grow without end. None turns the limit off.
 - ``write_limit``, ``send_buffer``: how much may wait for a slow client before
   backpressure: websockets' high-water mark, and the kernel's send buffer
   (``SO_SNDBUF``) for each connection. Small values make a slow client show
@@ -32,6 +37,7 @@ demonstrations; the server itself never relays naively.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import weakref
 from collections.abc import Sequence
@@ -49,14 +55,29 @@ from ..fanout import (
     check_mode,
     check_text,
     recipients,
+    split_by_backlog,
 )
 from ..messages import MessageError, dumps
 from .base import LessonServer
 
-__all__ = ["DEFAULT_WRITE_LIMIT", "BroadcastServer", "How"]
+__all__ = [
+    "DEFAULT_MAX_BACKLOG",
+    "DEFAULT_WRITE_LIMIT",
+    "SLOW_CLOSE_CODE",
+    "SLOW_CLOSE_TIMEOUT",
+    "BroadcastServer",
+    "How",
+]
 
 #: websockets' own default high-water mark for a connection's write buffer.
 DEFAULT_WRITE_LIMIT = 2**15
+#: The most bytes that may wait for one client before it is dropped as too slow.
+DEFAULT_MAX_BACKLOG = 1 << 20
+#: The close code a client too slow to keep up gets: "policy violation".
+SLOW_CLOSE_CODE = 1008
+#: Real seconds a too-slow client has to take its close frame before its TCP
+#: connection is aborted (it may never read again).
+SLOW_CLOSE_TIMEOUT = 2.0
 
 #: The ways :meth:`BroadcastServer.deliver` can send: the two the server relays
 #: with, and the naive loop the lesson shows going wrong.
@@ -68,6 +89,10 @@ def _is_open(ws: ServerConnection) -> bool:
     return ws.state is State.OPEN
 
 
+def _backlog(ws: ServerConnection) -> int:
+    return int(ws.transport.get_write_buffer_size())
+
+
 class BroadcastServer(LessonServer):
     """Relays each text message as ``{"type": "broadcast", "text": ...}``.
 
@@ -75,6 +100,9 @@ class BroadcastServer(LessonServer):
         write_limit: websockets' high-water mark for each connection's buffer.
         send_buffer: ``SO_SNDBUF`` set on each connection, or None for the
             system's (self-tuning, up to megabytes).
+        max_backlog: the most bytes that may wait for one client, or None.
+        peak_backlog: the largest backlog seen for any client when relaying.
+        too_slow: how many clients were dropped for falling behind.
     """
 
     name = "broadcast"
@@ -88,6 +116,7 @@ class BroadcastServer(LessonServer):
         delivery: Delivery = "broadcast",
         write_limit: int = DEFAULT_WRITE_LIMIT,
         send_buffer: int | None = None,
+        max_backlog: int | None = DEFAULT_MAX_BACKLOG,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -99,6 +128,13 @@ class BroadcastServer(LessonServer):
             raise ValueError(f"send_buffer must be a positive number of bytes, not {send_buffer}")
         self.write_limit = write_limit
         self.send_buffer = send_buffer
+        split_by_backlog([], len, max_backlog)  # check it now, not at the first relay
+        self.max_backlog = max_backlog
+        self.peak_backlog = 0
+        self.too_slow = 0
+        self._slow_closes: set[asyncio.Task[None]] = set()
+        # Too slow, being closed: OPEN a moment longer, but sent nothing more.
+        self._dropping: weakref.WeakSet[ServerConnection] = weakref.WeakSet()
         # Names outlive self.peers (which forgets a connection once its session
         # ends), so a demonstration can still say who a closed connection was.
         self._names: weakref.WeakKeyDictionary[ServerConnection, str] = weakref.WeakKeyDictionary()
@@ -201,7 +237,15 @@ class BroadcastServer(LessonServer):
             raise ValueError(f"how must be one of {', '.join(map(repr, _HOWS))}, not {how!r}")
         message = dumps(broadcast_message(text))
         if how == "broadcast":
-            targets = [ws for ws in connections if _is_open(ws)]
+            targets, slow = split_by_backlog(
+                [ws for ws in connections if _is_open(ws) and ws not in self._dropping],
+                _backlog,
+                self.max_backlog,
+            )
+            for ws in slow:
+                self._drop_too_slow(ws)
+            if targets:
+                self.peak_backlog = max(self.peak_backlog, *map(_backlog, targets))
             # Never awaits: each message goes into each connection's write
             # buffer, however full it already is (no backpressure).
             broadcast(targets, message)
@@ -232,6 +276,38 @@ class BroadcastServer(LessonServer):
             reached.append(peer)
         self._record_sent(message, reached, how)
         return reached
+
+    def _drop_too_slow(self, ws: ServerConnection) -> None:
+        peer = self.peer_of(ws)
+        waiting = _backlog(ws)
+        self.too_slow += 1
+        self._dropping.add(ws)
+        self.log.record(
+            "too-slow",
+            f"{peer} has {waiting:,} bytes unread, over the {self.max_backlog:,} allowed: "
+            f"closing it with {SLOW_CLOSE_CODE}",
+            peer=peer,
+            code=SLOW_CLOSE_CODE,
+        )
+        task = asyncio.create_task(self._close_too_slow(ws, waiting))
+        self._slow_closes.add(task)
+        task.add_done_callback(self._slow_closes.discard)
+
+    async def _close_too_slow(self, ws: ServerConnection, waiting: int) -> None:
+        try:
+            # The close frame goes behind what is waiting; a client that reads
+            # again gets it all, then a clear code. One that never does is cut.
+            await asyncio.wait_for(
+                ws.close(SLOW_CLOSE_CODE, f"too slow: {waiting} bytes unread"), SLOW_CLOSE_TIMEOUT
+            )
+        except TimeoutError:
+            ws.transport.abort()
+
+    async def close(self, grace: float) -> None:
+        await super().close(grace)
+        for task in list(self._slow_closes):
+            task.cancel()
+        await asyncio.gather(*self._slow_closes, return_exceptions=True)
 
     async def _send_waiting(self, ws: ServerConnection, message: str) -> None:
         self._waiting[ws] = self._waiting.get(ws, 0) + 1

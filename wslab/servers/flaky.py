@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Coroutine
 from dataclasses import dataclass
@@ -73,7 +74,8 @@ class Handshake:
 
     Attributes:
         time: wall-clock time (``time.time()``) when the request arrived.
-        status: the HTTP status answered: 101 (switching to WebSocket) or 503.
+        status: the HTTP status answered: 101 (switching to WebSocket), 503
+            (refusing), or 403 (a web page from a foreign origin).
         path: the path and query of the URL asked for (``/?client=7``): the
             server ignores it, but it tells attempts of different clients apart.
     """
@@ -114,6 +116,9 @@ class FlakyServer(LessonServer):
         self._closing: set[asyncio.Task[None]] = set()
         self._handshakes_lock = threading.Lock()
         self._handshakes: deque[Handshake] = deque(maxlen=MAX_HANDSHAKES)
+        # Every TCP connection, from the moment it is accepted: websockets'
+        # all_connections holds only those past the opening handshake.
+        self._transports: weakref.WeakSet[ServerConnection] = weakref.WeakSet()
 
     # --- what it is ----------------------------------------------------------
 
@@ -236,9 +241,12 @@ class FlakyServer(LessonServer):
         # slips in while the old ones are dropped.
         server.server.close()
         dropped = list(server.all_connections)
-        for connection in dropped:
-            # abort(): close the TCP connection now, no close frame, no
-            # flushing of what is buffered: what a dying process does.
+        # abort(): close the TCP connection now, no close frame, no flushing
+        # of what is buffered: what a dying process does. Connections still
+        # in their opening handshake die too: left alone they would wait for
+        # a request from a client whose loop may be the one waiting for this
+        # crash (a notebook cell), and the crash would hang until the open timeout.
+        for connection in {*self._transports, *dropped}:
             connection.transport.abort()
         self._listening = False
         server.close(close_connections=False)
@@ -320,12 +328,28 @@ class FlakyServer(LessonServer):
 
     def serve_options(self) -> dict[str, Any]:
         """websockets' options, plus a look at every handshake (to count and refuse)."""
-        return {**super().serve_options(), "process_request": self._process_request}
+        tracked = self._transports
+
+        class TrackedConnection(ServerConnection):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                super().connection_made(transport)
+                tracked.add(self)
+
+        return {
+            **super().serve_options(),
+            "process_request": self._process_request,
+            "create_connection": TrackedConnection,
+        }
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        # The base class's Origin check first: this hook replaces its own.
+        forbidden = self.check_origin(connection, request)
         refusing = self._refusing
+        status = 403 if forbidden is not None else 503 if refusing else 101
         with self._handshakes_lock:
-            self._handshakes.append(Handshake(time.time(), 503 if refusing else 101, request.path))
+            self._handshakes.append(Handshake(time.time(), status, request.path))
+        if forbidden is not None:
+            return forbidden
         if not refusing:
             return None
         self.log.record("rejected", "handshake answered HTTP 503: refusing connections for now")

@@ -1,0 +1,190 @@
+"""Faults: servers crash and restart, Redis goes away, a peer stops reading.
+
+Each test injects real faults (listening sockets closed, TCP connections
+aborted without a close frame, Redis connections cut) at random moments from
+a seeded generator (the seed is printed; ``WSLAB_SEED`` replays it), and then
+counts: messages sent, kept, lost and duplicated, partial files left, bytes
+buffered. Nothing here asserts on how long anything took.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import random
+import socket
+import threading
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from helpers import async_wait_until, sync_connect, wait_until
+
+import wslab
+from wslab.eventlog import LogEntry
+from wslab.reconnect import ReliableSession, pending_retry_timers
+from wslab.servers.broadcast import SLOW_CLOSE_CODE, BroadcastServer
+from wslab.servers.flaky import FlakyServer
+from wslab.timescale import scaled_time
+
+CRASHES = 20
+
+#: The ``counts`` fixture: a line for the end-of-run summary.
+Record = Callable[[str], None]
+
+
+@pytest.fixture
+def tiny() -> Iterator[float]:
+    # Backoff delays are nominal: 1 s becomes 1 ms, so a retry is quick.
+    with scaled_time(0.001) as scale:
+        yield scale
+
+
+@pytest.fixture
+async def sessions() -> AsyncIterator[list[ReliableSession]]:
+    made: list[ReliableSession] = []
+    yield made
+    for session in made:
+        session.close()
+    for session in made:
+        await session.client.wait_for_state("closed", "gave up", timeout=5)
+    assert pending_retry_timers() == 0
+
+
+def lost_and_duplicated(sent: list[int], kept: list[int]) -> tuple[int, int]:
+    """How many of ``sent`` are missing from ``kept``, and how many are there twice or more."""
+    seen = Counter(kept)
+    lost = sum(1 for message_id in sent if seen[message_id] == 0)
+    duplicated = sum(n - 1 for n in seen.values() if n > 1)
+    return lost, duplicated
+
+
+# --- lesson 5: the flaky server, crashed 20 times -------------------------------------
+
+
+async def test_lesson5_twenty_random_crashes_lose_and_duplicate_nothing(
+    tiny: float, sessions: list[ReliableSession], rng: random.Random, counts: Record
+) -> None:
+    server = wslab.serve("flaky")
+    app = server.app
+    assert isinstance(app, FlakyServer)
+    for name in ("alice", "bob"):
+        sessions.append(ReliableSession(server.url, name))
+    for session in sessions:
+        await session.client.wait_for_state("open")
+    dropped = 0
+    for crash in range(CRASHES):
+        # Back up, then a burst, the crash at a random moment (acks may be
+        # in flight), more messages while down, a restart on the same port.
+        await async_wait_until(lambda: all(s.welcomed for s in sessions), timeout=10)
+        for _ in range(rng.randint(1, 8)):
+            rng.choice(sessions).send(f"up {crash}")
+            if rng.random() < 0.5:
+                await asyncio.sleep(0)
+        # Often with messages or acks still on the wire: the resend case.
+        await asyncio.sleep(rng.choice((0, 0.0005, 0.001, 0.003)))
+        dropped += app.crash()
+        for _ in range(rng.randint(0, 4)):
+            rng.choice(sessions).send(f"down {crash}")
+        await asyncio.sleep(rng.random() * 0.01)
+        app.restart()
+    for session in sessions:
+        try:
+            await session.drained(timeout=10)
+        except TimeoutError:
+            raise AssertionError(
+                f"{session!r}: {session.client.state}, welcomed {session.welcomed}, "
+                f"outbox {session.outbox!r}, last attempts {session.client.attempts[-3:]}, "
+                f"server {app.status}, log {[e.text for e in session.client.log.entries()][-8:]}"
+                f"server log {[(round(e.time % 100, 3), e.text) for e in app.log.entries()][-30:]}"
+            ) from None
+    total_sent = total_lost = total_dups = resent = 0
+    for session in sessions:
+        sent = [e.id for e in session.sent]
+        kept = [e.id for e in app.received(session.client_id)]
+        lost, duplicated = lost_and_duplicated(sent, kept)
+        assert (lost, duplicated) == (0, 0), (session.client_id, lost, duplicated)
+        assert kept == sorted(kept)  # in order, too
+        assert [e.text for e in app.received(session.client_id)] == [e.text for e in session.sent]
+        total_sent += len(sent)
+        total_lost += lost
+        total_dups += duplicated
+        resent += app.inbox.duplicates(session.client_id)
+    crashes = len(app.log.entries("crash"))
+    assert crashes == CRASHES
+    assert dropped >= CRASHES  # each crash dropped at least one live connection
+    reconnects = sum(len(s.client.attempts) - 1 for s in sessions)
+    counts(
+        f"lesson 5: {crashes} crashes, {dropped} connections dropped, {reconnects} reconnects, "
+        f"{total_sent} messages sent, {total_lost} lost, {total_dups} duplicated "
+        f"({resent} resends recognised and dropped by the server)"
+    )
+
+
+# --- lesson 6: a peer that stops reading ----------------------------------------------
+
+
+def stalled_client(url: str) -> socket.socket:
+    """A WebSocket opened by hand that never reads after the handshake (lesson 6's)."""
+    parts = urlsplit(url)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect()
+    sock.settimeout(5)
+    sock.connect((parts.hostname or "127.0.0.1", parts.port or 80))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        f"GET / HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    answer = b""
+    while not answer.endswith(b"\r\n\r\n"):
+        answer += sock.recv(1)
+    assert answer.startswith(b"HTTP/1.1 101")
+    return sock
+
+
+def test_lesson6_a_client_that_stops_reading_is_bounded_and_dropped(counts: Record) -> None:
+    limit = 64 * 1024
+    server = wslab.serve("broadcast", write_limit=4096, send_buffer=4096, max_backlog=limit)
+    app = server.app
+    assert isinstance(app, BroadcastServer)
+    too_slow: list[LogEntry] = []
+    app.log.subscribe(lambda e: too_slow.append(e) if e.kind == "too-slow" else None)
+    slow = stalled_client(server.url)
+    try:
+        with sync_connect(server.url) as fast, sync_connect(server.url) as publisher:
+            count, size = 1000, 1024  # 1 MiB in all: 16 times what the slow one may hold
+            got: list[int] = []
+
+            def read_all() -> None:
+                while len(got) < count:
+                    got.append(int(json.loads(fast.recv(timeout=10))["text"][:4]))
+
+            reader = threading.Thread(target=read_all, name="fast-reader")
+            reader.start()
+            for n in range(count):
+                publisher.send(f"{n:04d} " + "x" * size)
+                if n % 20 == 19:
+                    # A publisher at a steady pace, not a burst: a reader that
+                    # keeps up never has more than a few KiB waiting.
+                    wait_until(lambda n=n: len(got) > n, timeout=10)
+            reader.join(30)
+            assert got == list(range(count))  # the fast client got everything, in order
+        wait_until(lambda: app.too_slow >= 1)
+        assert app.too_slow == 1
+        wait_until(lambda: len(app.peers) == 0)  # the slow one is gone too, in the end
+        assert [e.code for e in too_slow] == [SLOW_CLOSE_CODE]
+        peak = app.peak_backlog
+        biggest_message = size + 40
+        assert peak <= limit + biggest_message, peak
+        counts(
+            f"lesson 6: {count} messages of {size} B to 1 fast + 1 stalled client: fast got "
+            f"{len(got)}, lost 0; stalled client's backlog peaked at {peak:,} B "
+            f"(limit {limit:,} B), then closed with {SLOW_CLOSE_CODE}"
+        )
+    finally:
+        slow.close()
