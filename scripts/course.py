@@ -27,6 +27,8 @@ from wslab.slides import SlideCell, slide_types
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 INDEX = "00-index.ipynb"
+#: Notebooks that are not lessons (for instructors): kept clean, with a link to the hub.
+EXTRAS = ("classroom.ipynb",)
 NAV_TOP, NAV_BOTTOM = "nav-top", "nav-bottom"
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
@@ -115,7 +117,9 @@ def index_cells() -> list[NotebookNode]:
             "`WSLAB_TIME_SCALE=1`, the default. The tests run them faster; text and widgets "
             "still show the nominal seconds.\n"
             "- **Outside the notebook.** `python -m wslab serve echo --port 8082` runs the same "
-            "server for a browser page, `wscat`, or the study notes' JavaScript."
+            "server for a browser page, `wscat`, or the study notes' JavaScript.\n"
+            "- **For instructors.** [Classroom mode](classroom.ipynb): one server for the whole "
+            "class, which students join from their own notebooks, with a live dashboard."
         ),
         nbformat.v4.new_code_cell("server.stop()  # tidy up: the lessons start their own servers"),
     ]
@@ -160,6 +164,17 @@ def _with_nav(nb: NotebookNode, lesson: Lesson) -> None:
     nb.cells = [top, *cells, bottom]
 
 
+def _with_hub_nav(nb: NotebookNode) -> None:
+    """A notebook that is not a lesson: a link back to the hub, top and bottom."""
+    link = "[◀ Contents](00-index.ipynb) | *For instructors*"
+    cells = [c for c in nb.cells if not (_tagged(c, NAV_TOP) or _tagged(c, NAV_BOTTOM))]
+    old = {c.metadata["tags"][0]: c.id for c in nb.cells if c not in cells}
+    top, bottom = _nav_cell(link, NAV_TOP), _nav_cell(link, NAV_BOTTOM)
+    for cell, tag in ((top, NAV_TOP), (bottom, NAV_BOTTOM)):
+        cell.id = old.get(tag, cell.id)  # stable ids: re-running changes nothing
+    nb.cells = [top, *cells, bottom]
+
+
 def _with_slides(nb: NotebookNode) -> None:
     """Set every cell's slide type (wslab.slides), so a lesson can be presented as slides."""
     kinds = slide_types(
@@ -201,6 +216,14 @@ def expected() -> dict[Path, str]:
         _strip(nb)
         _with_slides(nb)
         result[path] = _render(nb)
+    for name in EXTRAS:
+        path = NOTEBOOKS / name
+        if path.exists():
+            nb = nbformat.read(path, as_version=4)
+            _with_hub_nav(nb)
+            _strip(nb)
+            _with_slides(nb)
+            result[path] = _render(nb)
     return result
 
 
