@@ -19,6 +19,7 @@ Chromium, say) the tests skip with the reason; when ``CI`` is set they fail.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import json
 import os
@@ -42,17 +43,28 @@ __all__ = [
     "ARTIFACTS",
     "CHROMIUM_ARGS",
     "REPO",
+    "TIDY_UP",
     "Lab",
     "PageErrors",
     "badge_states",
+    "cell",
     "close_kernels",
+    "find_cell",
     "find_chromium",
+    "image_size",
+    "js_sockets",
+    "kernel_value",
+    "last_code_cell",
     "open_notebook",
     "run_all",
+    "run_rest",
     "screenshot",
     "start_lab",
     "unavailable",
     "watch_badges",
+    "watch_page",
+    "widget_output",
+    "wire_rows",
 ]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -93,6 +105,9 @@ LAB_SETTINGS: dict[str, dict[str, Any]] = {
     "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
 }
+
+#: ``run_all(page, until=TIDY_UP)`` runs every cell but the last code cell.
+TIDY_UP = "\x00tidy-up"
 
 LAB_START_TIMEOUT = 60.0
 OPEN_TIMEOUT_MS = 60_000
@@ -294,49 +309,161 @@ def open_notebook(page: Any, lab: Lab, path: str) -> None:
     )
 
 
-def run_all(page: Any, timeout_ms: int = RUN_TIMEOUT_MS) -> None:
-    """Run every cell (Run All) and wait until all ran and the kernel is idle.
-
-    Args:
-        page: The Playwright page with the notebook open.
-        timeout_ms: How long the whole notebook may take.
-
-    Raises:
-        AssertionError: When a cell failed (Run All stops there) or not every
-            code cell ran.
-    """
-    page.evaluate("() => { window.__wslabRunAll = null; }")
-    # Run All's promise resolves when the last cell finished: true when
+def _execute(page: Any, command: str, timeout_ms: int) -> str:
+    # A run command's promise resolves when its last cell finished: true when
     # every cell succeeded. Kept on window, so the wait below can poll it.
     page.evaluate(
-        """() => { window.jupyterapp.commands.execute('notebook:run-all-cells')
-            .then(ok => { window.__wslabRunAll = ok ? 'ok' : 'failed'; },
-                  err => { window.__wslabRunAll = 'error: ' + err; }); }"""
+        """(command) => { window.__wslabRun = null;
+            window.jupyterapp.commands.execute(command)
+            .then(ok => { window.__wslabRun = ok ? 'ok' : 'failed'; },
+                  err => { window.__wslabRun = 'error: ' + err; }); }""",
+        command,
     )
-    page.wait_for_function("() => window.__wslabRunAll !== null", timeout=timeout_ms)
-    outcome = page.evaluate("() => window.__wslabRunAll")
-    state = page.evaluate(
-        """() => {
-            const nb = window.jupyterapp.shell.currentWidget;
-            const cells = nb.content.widgets.filter(c => c.model.type === 'code');
-            return {
-                notRun: cells.map((c, i) => [i, c.model.executionCount])
-                             .filter(([i, n]) => n === null).map(([i]) => i),
-                errors: cells.flatMap(c => c.model.outputs.toJSON()
-                             .filter(o => o.output_type === 'error')
-                             .map(o => o.ename + ': ' + o.evalue + '\\n' +
-                                  (o.traceback || []).join('\\n'))),
-            };
-        }"""
-    )
-    assert state["errors"] == [], "cells raised:\n" + "\n".join(state["errors"])
-    assert outcome == "ok", f"Run All: {outcome}"
-    assert state["notRun"] == [], f"code cells that did not run: {state['notRun']}"
+    page.wait_for_function("() => window.__wslabRun !== null", timeout=timeout_ms)
     page.wait_for_function(
         "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
         " === 'idle'",
         timeout=timeout_ms,
     )
+    return str(page.evaluate("() => window.__wslabRun"))
+
+
+def _cell_report(page: Any) -> dict[str, Any]:
+    return dict(
+        page.evaluate(
+            """() => {
+            const nb = window.jupyterapp.shell.currentWidget;
+            const cells = nb.content.widgets.filter(c => c.model.type === 'code');
+            const outputs = cells.flatMap(c => c.model.outputs.toJSON());
+            return {
+                notRun: cells.map((c, i) => [i, c.model.executionCount])
+                             .filter(([i, n]) => n === null).map(([i]) => i),
+                errors: outputs.filter(o => o.output_type === 'error')
+                               .map(o => o.ename + ': ' + o.evalue + '\\n' +
+                                    (o.traceback || []).join('\\n')),
+                tracebacks: outputs.filter(o => o.output_type === 'stream' &&
+                                                o.name === 'stderr' &&
+                                                String(o.text).includes('Traceback'))
+                                   .map(o => String(o.text)),
+            };
+        }"""
+        )
+    )
+
+
+def find_cell(page: Any, snippet: str) -> int:
+    """Return the index of the first cell (any type) whose source contains ``snippet``.
+
+    Args:
+        page: The Playwright page with the notebook open.
+        snippet: Text to look for in the cells' sources.
+
+    Returns:
+        The cell's index in the notebook.
+
+    Raises:
+        AssertionError: When no cell contains it.
+    """
+    index = page.evaluate(
+        """(snippet) => window.jupyterapp.shell.currentWidget.content.widgets
+            .findIndex(c => c.model.sharedModel.getSource().includes(snippet))""",
+        snippet,
+    )
+    assert index >= 0, f"no cell contains {snippet!r}"
+    return int(index)
+
+
+def last_code_cell(page: Any) -> int:
+    """Return the index of the notebook's last code cell (its tidy-up, in every lesson).
+
+    Args:
+        page: The Playwright page with the notebook open.
+
+    Returns:
+        The cell's index in the notebook.
+    """
+    return int(
+        page.evaluate(
+            """() => window.jupyterapp.shell.currentWidget.content.widgets
+                .map(c => c.model.type).lastIndexOf('code')"""
+        )
+    )
+
+
+def cell(page: Any, snippet: str) -> Any:
+    """Return a locator for the first cell whose source contains ``snippet``.
+
+    Args:
+        page: The Playwright page with the notebook open.
+        snippet: Text to look for in the cells' sources.
+
+    Returns:
+        A Playwright locator of the whole cell (input and outputs).
+    """
+    return page.locator(".jp-Notebook .jp-Cell").nth(find_cell(page, snippet))
+
+
+def run_all(
+    page: Any,
+    until: str | None = None,
+    expected_stderr: tuple[str, ...] = (),
+    timeout_ms: int = RUN_TIMEOUT_MS,
+) -> None:
+    """Run every cell (Run All), or every cell above ``until``; wait until done.
+
+    Most lessons close their widgets in their last cell (a tidy notebook
+    leaves nothing running), so a test that wants to look at a widget runs
+    the cells above that cell, looks, then calls :func:`run_rest`.
+
+    Args:
+        page: The Playwright page with the notebook open.
+        until: Stop before the first cell whose source contains this text;
+            :data:`TIDY_UP` stops before the last code cell (every lesson
+            ends with one that closes its widgets and stops its servers).
+        expected_stderr: Tracebacks the lesson prints on purpose (each
+            allowed traceback must contain one of these texts).
+        timeout_ms: How long the cells may take.
+
+    Raises:
+        AssertionError: When a cell failed, printed an unexpected traceback,
+            or (without ``until``) not every code cell ran.
+    """
+    if until is None:
+        outcome = _execute(page, "notebook:run-all-cells", timeout_ms)
+    else:
+        index = last_code_cell(page) if until is TIDY_UP else find_cell(page, until)
+        page.evaluate(
+            "(i) => { window.jupyterapp.shell.currentWidget.content.activeCellIndex = i; }",
+            index,
+        )
+        outcome = _execute(page, "notebook:run-all-above", timeout_ms)
+    _check(page, outcome, expected_stderr, everything=until is None)
+
+
+def run_rest(
+    page: Any, expected_stderr: tuple[str, ...] = (), timeout_ms: int = RUN_TIMEOUT_MS
+) -> None:
+    """Run the cells :func:`run_all` stopped before, to the end; check all ran.
+
+    Args:
+        page: The Playwright page with the notebook open.
+        expected_stderr: As for :func:`run_all`.
+        timeout_ms: How long the cells may take.
+    """
+    outcome = _execute(page, "notebook:run-all-below", timeout_ms)
+    _check(page, outcome, expected_stderr, everything=True)
+
+
+def _check(page: Any, outcome: str, expected_stderr: tuple[str, ...], everything: bool) -> None:
+    report = _cell_report(page)
+    assert report["errors"] == [], "cells raised:\n" + "\n".join(report["errors"])
+    unexpected = [
+        text for text in report["tracebacks"] if not any(e in text for e in expected_stderr)
+    ]
+    assert unexpected == [], "tracebacks printed:\n" + "\n".join(unexpected)
+    assert outcome == "ok", f"running the cells: {outcome}"
+    if everything:
+        assert report["notRun"] == [], f"code cells that did not run: {report['notRun']}"
 
 
 def screenshot(locator: Any, name: str) -> Path:
@@ -355,55 +482,163 @@ def screenshot(locator: Any, name: str) -> Path:
     return path
 
 
-# Installed before Run All: records every readyState text each badge shows,
-# in order, so a test sees CONNECTING even when it lasted a few milliseconds
-# (by the time the notebook finished, the badge shows only the last state).
-_WATCH_BADGES = r"""() => {
+# Installed before Run All: records what the page shows while the cells run,
+# so a test sees states that lasted a few milliseconds (by the time the
+# notebook finished, a badge shows only its last state):
+# - every readyState text each badge shows, in order;
+# - each in-page JavaScript socket's readyStates, messages received, errors;
+# - the most frame rows (and notes) each wire inspector showed.
+_WATCH = r"""() => {
     const pattern = /^(.*?)\s*readyState (\d) (CONNECTING|OPEN|CLOSING|CLOSED)$/;
-    const badges = new Map();
-    window.__wslabBadges = badges;
+    const badges = new Map(), sockets = new Map(), wires = new Map();
+    window.__wslabSeen = {badges, sockets, wires};
     const look = () => {
         for (const el of document.querySelectorAll('.widget-html-content')) {
             const match = pattern.exec(el.textContent.trim());
             if (!match) continue;
-            let record = badges.get(el);
-            if (!record) {
-                record = {label: match[1], states: []};
-                badges.set(el, record);
+            if (!badges.has(el)) badges.set(el, {label: match[1], states: []});
+            const states = badges.get(el).states;
+            if (states[states.length - 1] !== match[3]) states.push(match[3]);
+        }
+        for (const el of document.querySelectorAll('.wslab-js-socket')) {
+            if (!sockets.has(el)) sockets.set(el, {states: [], received: 0, errors: []});
+            const seen = sockets.get(el);
+            const state = el.getAttribute('data-ready-state');
+            if (state !== null && seen.states[seen.states.length - 1] !== Number(state)) {
+                seen.states.push(Number(state));
             }
-            if (record.states[record.states.length - 1] !== match[3]) {
-                record.states.push(match[3]);
-            }
+            seen.received = Math.max(seen.received,
+                                     Number(el.getAttribute('data-received') || 0));
+            const error = el.getAttribute('data-error');
+            if (error && !seen.errors.includes(error)) seen.errors.push(error);
+        }
+        for (const el of document.querySelectorAll('.wslab-wire')) {
+            const seen = wires.get(el) || {frames: 0, notes: 0};
+            seen.frames = Math.max(seen.frames, el.querySelectorAll('tr.wslab-wire-frame').length);
+            seen.notes = Math.max(seen.notes, el.querySelectorAll('.wslab-wire-note').length);
+            wires.set(el, seen);
         }
     };
     new MutationObserver(look).observe(document.body,
-        {subtree: true, childList: true, characterData: true});
+        {subtree: true, childList: true, characterData: true, attributes: true});
     look();
 }"""
 
 
-def watch_badges(page: Any) -> None:
-    """Start recording what every readyState badge in the page shows.
+def watch_page(page: Any) -> None:
+    """Start recording what the badges, JavaScript sockets and wire inspectors show.
 
-    Call it before :func:`run_all`; read the record with :func:`badge_states`.
+    Call it before :func:`run_all`; read the record with :func:`badge_states`,
+    :func:`js_sockets` and :func:`wire_rows`.
 
     Args:
         page: The Playwright page with the notebook open.
     """
-    page.evaluate(_WATCH_BADGES)
+    page.evaluate(_WATCH)
+
+
+#: The old name: badges are recorded with the rest.
+watch_badges = watch_page
 
 
 def badge_states(page: Any) -> list[tuple[str, list[str]]]:
     """Return, for each badge seen (in order of appearance), its label and states.
 
     Args:
-        page: The page :func:`watch_badges` was called on.
+        page: The page :func:`watch_page` was called on.
 
     Returns:
         ``[(label, ["CONNECTING", "OPEN", ...]), ...]``; the label is the
         badge's text before "readyState" (for example ``"ws"``).
     """
     records = page.evaluate(
-        "() => [...window.__wslabBadges.values()].map(r => [r.label, r.states])"
+        "() => [...window.__wslabSeen.badges.values()].map(r => [r.label, r.states])"
     )
     return [(str(label), [str(s) for s in states]) for label, states in records]
+
+
+def js_sockets(page: Any) -> list[dict[str, Any]]:
+    """Return what each in-page JavaScript socket widget showed during the run.
+
+    Args:
+        page: The page :func:`watch_page` was called on.
+
+    Returns:
+        One ``{"states": [0, 1, 3], "received": 2, "errors": []}`` per widget.
+    """
+    return list(page.evaluate("() => [...window.__wslabSeen.sockets.values()]"))
+
+
+def wire_rows(page: Any) -> list[dict[str, int]]:
+    """Return, per wire inspector seen, the most frame rows and notes it showed.
+
+    Args:
+        page: The page :func:`watch_page` was called on.
+
+    Returns:
+        One ``{"frames": 5, "notes": 0}`` per inspector, in order of appearance
+        (an inspector of TLS traffic shows notes, not frames: it is encrypted).
+    """
+    return [
+        {"frames": int(w["frames"]), "notes": int(w["notes"])}
+        for w in page.evaluate("() => [...window.__wslabSeen.wires.values()]")
+    ]
+
+
+def kernel_value(page: Any, expression: str) -> Any:
+    """Evaluate ``expression`` in the notebook's kernel; return it (JSON-able).
+
+    It uses ``user_expressions`` of a silent execute request: nothing is
+    printed, no cell changes, the execution count stays.
+
+    Args:
+        page: The Playwright page with the notebook open.
+        expression: A Python expression whose value ``json.dumps`` can encode.
+
+    Returns:
+        The value, decoded from JSON.
+
+    Raises:
+        AssertionError: When the expression raised in the kernel.
+    """
+    reply = page.evaluate(
+        """async (expr) => {
+            const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+            const future = kernel.requestExecute({code: '', silent: true, store_history: false,
+                                                  user_expressions: {v: expr}});
+            const result = (await future.done).content.user_expressions.v;
+            return result.status === 'ok' ? {value: result.data['text/plain']}
+                                          : {error: result.ename + ': ' + result.evalue};
+        }""",
+        f"__import__('json').dumps({expression})",
+    )
+    assert "error" not in reply, f"{expression}: {reply['error']}"
+    return json.loads(ast.literal_eval(reply["value"]))
+
+
+def widget_output(page: Any, snippet: str, nth: int = 0) -> Any:
+    """Return a locator of a widget output of the cell whose source contains ``snippet``.
+
+    Args:
+        page: The Playwright page with the notebook open.
+        snippet: Text to look for in the cells' sources.
+        nth: Which of the cell's widget outputs (0: the first).
+
+    Returns:
+        A Playwright locator of that output (what to assert on, or screenshot).
+    """
+    outputs = cell(page, snippet).locator(".jp-OutputArea-output")
+    return outputs.filter(has=page.locator(".jupyter-widgets")).nth(nth)
+
+
+def image_size(locator: Any) -> tuple[int, int]:
+    """Return the natural size of the image ``locator`` points at (0, 0 if broken).
+
+    Args:
+        locator: A Playwright locator of an ``<img>``.
+
+    Returns:
+        ``(width, height)`` in pixels, as decoded by the browser.
+    """
+    width, height = locator.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+    return int(width), int(height)
