@@ -8,7 +8,9 @@ websockets' ``serve``. It never prints: it records to ``self.log``
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
+import sys
 from collections.abc import Awaitable, Callable
 from ssl import SSLContext
 from typing import Any, ClassVar
@@ -64,6 +66,10 @@ class LessonServer:
         # messages go to the event log and never to the kernel's stderr.
         self.logger = logging.Logger(f"wslab.{self.name or 'server'}")
         self.logger.propagate = False
+        # A logger outside the registry has no parent to inherit a level from:
+        # left at NOTSET, websockets sees DEBUG enabled and formats a log
+        # record for every frame (a third of the server's time, measured).
+        self.logger.setLevel(logging.WARNING)
         self.logger.addHandler(_LogHandler(self.log))
 
     # --- options for websockets.serve -----------------------------------
@@ -83,6 +89,7 @@ class LessonServer:
 
     async def listen(self, host: str, port: int, ssl: SSLContext | None = None) -> int:
         """Start listening; return the port (the chosen one when ``port`` is 0)."""
+        _steady_malloc()
         self._server = await ws_serve(self.handler, host, port, ssl=ssl, **self.serve_options())
         port_: int = self._server.sockets[0].getsockname()[1]
         return port_
@@ -228,6 +235,30 @@ async def start_aiohttp(
         await runner.cleanup()
         raise
     return runner, int(runner.addresses[0][1])
+
+
+_MALLOC_TUNED = False
+
+
+def _steady_malloc() -> None:
+    # asyncio reads each socket into a fresh 256 KiB buffer and shrinks it.
+    # With glibc's default, sliding thresholds, freeing that buffer can give
+    # the top of the heap back to the OS, only to fault it in again on the
+    # next read: measured, it doubled a server's CPU per message once the
+    # process had imported a little more than websockets (wslab, a kernel).
+    # Fixed thresholds of 4 MiB keep that memory; other C libraries: no-op.
+    global _MALLOC_TUNED
+    if _MALLOC_TUNED or sys.platform != "linux":
+        return
+    _MALLOC_TUNED = True
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return  # not glibc (musl has no mallopt)
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    mallopt(m_trim_threshold, 4 * 2**20)
+    mallopt(m_mmap_threshold, 4 * 2**20)
 
 
 def _address(ws: ServerConnection) -> str:
