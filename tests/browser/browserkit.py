@@ -478,7 +478,23 @@ def screenshot(locator: Any, name: str) -> Path:
     """
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    locator.screenshot(path=str(path), animations="disabled")
+    page = locator.page
+    viewport = page.viewport_size
+    box = locator.bounding_box()
+    # The notebook scrolls inside JupyterLab, not the page: a widget taller
+    # than the window would come out cut. Grow the window to fit it first.
+    tall = viewport is not None and box is not None and box["height"] > viewport["height"] - 200
+    if tall:
+        page.set_viewport_size({"width": viewport["width"], "height": int(box["height"]) + 300})
+        page.evaluate(
+            "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+        )
+    try:
+        locator.scroll_into_view_if_needed()
+        locator.screenshot(path=str(path), animations="disabled")
+    finally:
+        if tall:
+            page.set_viewport_size(viewport)
     return path
 
 
