@@ -40,6 +40,8 @@ PURE = [
     "heartbeat",
     "slides",
     "classroom",
+    "ratelimit",
+    "origins",
 ]
 FORBIDDEN = ("asyncio", "socket", "ipywidgets", "websockets")
 # Pure too, but built on websockets' sans-I/O parsers (frames, http11, streams).

@@ -69,6 +69,16 @@ def _parser() -> argparse.ArgumentParser:
         help="factor from nominal to real seconds (default: $WSLAB_TIME_SCALE or 1)",
     )
     run.add_argument("--quiet", action="store_true", help="do not print each event")
+    run.add_argument(
+        "--origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help=(
+            "also let web pages from ORIGIN (https://host[:port]) connect; repeatable; '*' for "
+            "any page (by default: non-browser clients and pages on this machine only)"
+        ),
+    )
     return parser
 
 
@@ -107,7 +117,12 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
     try:
-        running = serve(args.name, host=args.host, port=args.port, register=False)
+        running = serve(
+            args.name, host=args.host, port=args.port, register=False, origins=args.origin
+        )
+    except ValueError as exc:  # an --origin that is not scheme://host[:port]
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except ServerStartError as exc:
         print(f"error: {exc.strerror}", file=sys.stderr)
         return 1
@@ -119,8 +134,6 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr, flush=True)
     if not args.quiet:
         running.log.subscribe(_print_entry)
-    print(f"{args.name} server listening on {running.url} (Ctrl-C to stop)", flush=True)
-
     stop = threading.Event()
 
     def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -130,6 +143,8 @@ def _serve(args: argparse.Namespace) -> int:
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, _terminate)
     try:
+        # Said inside the try: a Ctrl-C the moment this line appears still stops cleanly.
+        print(f"{args.name} server listening on {running.url} (Ctrl-C to stop)", flush=True)
         # Wait in short slices: on Windows a bare wait() does not see Ctrl-C.
         while not stop.wait(0.2):
             pass

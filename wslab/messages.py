@@ -87,6 +87,11 @@ def parse_message(data: str | bytes, types: Collection[str]) -> dict[str, Any]:
         raise MessageError("invalid-json", f"message is not valid JSON: {exc.msg}") from None
     except RecursionError:
         raise MessageError("invalid-json", "message is nested too deeply") from None
+    except ValueError as exc:
+        # An integer of more than 4300 digits (Python's guard against slow
+        # int parsing) raises a plain ValueError, not a JSONDecodeError: left
+        # uncaught it ended the connection with 1011 and a traceback in the log.
+        raise MessageError("invalid-json", f"message is not acceptable JSON: {exc}") from None
     if not isinstance(obj, dict):
         raise MessageError("invalid-shape", f"expected a JSON object, got {type(obj).__name__}")
     kind = obj.get("type")

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from ssl import SSLContext
@@ -42,6 +42,7 @@ from aiohttp import WSMsgType, web
 
 from ..eventlog import EventLog
 from ..messages import MessageError, dumps, error_payload, parse_message, require_text
+from ..ratelimit import RATE_LIMIT_CLOSE_CODE, RateLimit
 from ..timescale import real_seconds
 from ..tokens import (
     TOKEN_LIFETIME,
@@ -82,7 +83,10 @@ class AuthServer(LessonServer):
     Args:
         users: the accounts and the ban list; the demo table (alice, bob, and
             mallory, who is banned) by default.
-        origins: more ``Origin`` values to accept besides the server's own.
+        origins: more ``Origin`` values to accept besides the server's own,
+            loopback pages and non-browser clients; ``"*"`` accepts all.
+        rate_limit: each connection's :class:`~wslab.ratelimit.RateLimit`,
+            None for none, ``"default"`` for 1000 messages/s.
         token_lifetime: nominal seconds a token lives (an hour).
         close_timeout: real seconds to wait for a client's answer to our close.
 
@@ -101,17 +105,18 @@ class AuthServer(LessonServer):
         log: EventLog | None = None,
         *,
         users: UserTable | None = None,
-        origins: Iterable[str] = (),
+        origins: str | Iterable[str] = (),
         token_lifetime: float = TOKEN_LIFETIME,
         close_timeout: float = 5.0,
+        rate_limit: RateLimit | str | None = "default",
     ) -> None:
-        super().__init__(log)
+        super().__init__(log, rate_limit=rate_limit, origins=origins)
         self.users = users if users is not None else UserTable()
         self.token_lifetime = token_lifetime
         self.close_timeout = close_timeout
         self.sessions: dict[str, AuthSession] = {}
-        self.allowed_origins: set[str] = set(origins)
-        self._extra_origins = frozenset(origins)
+        self.allowed_origins: set[str] = set(self.origin_policy.extra)
+        self._extra_origins = self.origin_policy.extra
         self.host = ""
         self.port = 0
         self.secure = False
@@ -221,7 +226,9 @@ class AuthServer(LessonServer):
     async def _login(self, request: web.Request) -> web.Response:
         try:
             body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (ValueError, RecursionError):
+            # JSONDecodeError and UnicodeDecodeError are ValueErrors, and so is
+            # an integer of over 4300 digits; a 1 MiB "[[[[..." recurses too deep.
             return self._refuse_login(400, "invalid-json", "the body must be JSON")
         except web.HTTPRequestEntityTooLarge:
             return self._refuse_login(413, "too-large", "the body is too large")
@@ -288,7 +295,8 @@ class AuthServer(LessonServer):
         # Browsers always send Origin, and a page cannot fake it: refusing
         # foreign origins stops cross-site WebSocket hijacking, where another
         # site's page opens our socket and the browser adds our cookie.
-        if origin is not None and origin not in self.allowed_origins:
+        if not (self.origin_policy.allows(origin) or origin in self.allowed_origins):
+            assert origin is not None  # no Origin is always allowed
             self.log.record("refused", f"403 for Origin {origin[:80]!r} ({where})")
             return web.json_response(
                 error_payload("forbidden-origin", f"pages from {origin[:80]} may not connect"),
@@ -350,9 +358,20 @@ class AuthServer(LessonServer):
     async def _session(self, session: AuthSession) -> tuple[int | None, str]:
         """Read messages until the connection closes; return the close code and reason."""
         ws = session.ws
+        limit = self.rate_limit
+        bucket = None if limit is None else limit.bucket(time.monotonic())
         while True:
             msg = await ws.receive()
             if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                if bucket is not None and limit is not None and not bucket.take(time.monotonic()):
+                    self.log.record(
+                        "refused",
+                        f"{session.peer}: {limit.reason}: closing with 1008",
+                        peer=session.peer,
+                        code=RATE_LIMIT_CLOSE_CODE,
+                    )
+                    await ws.close(code=RATE_LIMIT_CLOSE_CODE, message=limit.reason.encode())
+                    return RATE_LIMIT_CLOSE_CODE, limit.reason
                 # Binary frames are refused by parse_message with a clear error.
                 self.log.message("in", msg.data, session.peer)
                 await self._on_text(session, msg.data)

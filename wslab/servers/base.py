@@ -11,16 +11,21 @@ import asyncio
 import ctypes
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from http import HTTPStatus
 from ssl import SSLContext
 from typing import Any, ClassVar
 
 from websockets.asyncio.server import Server, ServerConnection, broadcast
 from websockets.asyncio.server import serve as ws_serve
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
 
 from ..eventlog import EventLog
 from ..messages import MAX_MESSAGE_BYTES, MessageError, dumps
+from ..origins import OriginPolicy, origin_policy
+from ..ratelimit import DEFAULT_RATE_LIMIT, RATE_LIMIT_CLOSE_CODE, RateLimit
 
 __all__ = ["LessonServer", "start_aiohttp"]
 
@@ -56,8 +61,30 @@ class LessonServer:
     summary: ClassVar[str] = ""
     #: Messages larger than this close the connection with 1009.
     max_size: int = MAX_MESSAGE_BYTES
+    #: Each connection's limit (real seconds); over it: close 1008. None: no limit.
+    rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT
 
-    def __init__(self, log: EventLog | None = None) -> None:
+    def __init__(
+        self,
+        log: EventLog | None = None,
+        *,
+        rate_limit: RateLimit | str | None = "default",
+        origins: str | Iterable[str] | None = (),
+    ) -> None:
+        """Args:
+        log: where to record; a new :class:`EventLog` by default.
+        rate_limit: a :class:`~wslab.ratelimit.RateLimit` for each connection,
+            None for none, or ``"default"`` (1000 messages/s, bursts of 2000).
+        origins: web origins allowed to connect besides loopback pages and
+            non-browser clients (:mod:`wslab.origins`); ``"*"`` allows all.
+        """
+        if rate_limit is None or isinstance(rate_limit, RateLimit):
+            self.rate_limit = rate_limit
+        elif rate_limit != "default":
+            raise TypeError(
+                f"rate_limit must be a RateLimit, None or 'default', not {rate_limit!r}"
+            )
+        self.origin_policy: OriginPolicy = origin_policy(origins)
         self.log = log if log is not None else EventLog()
         self.peers: dict[ServerConnection, str] = {}
         self._server: Server | None = None
@@ -83,7 +110,24 @@ class LessonServer:
             # the servers cost the same as raw websockets; a browser simply
             # does not get the extension.
             "compression": None,
+            "process_request": self.check_origin,
         }
+
+    def check_origin(self, ws: ServerConnection, request: Request) -> Response | None:
+        """Refuse a handshake from a foreign web page with HTTP 403 (:mod:`wslab.origins`).
+
+        Before the upgrade: a page that may not connect never gets a WebSocket.
+        """
+        origin = request.headers.get("Origin")
+        if self.origin_policy.allows(origin):
+            return None
+        assert origin is not None  # no Origin is always allowed
+        self.log.record(
+            "refused",
+            f"403 for Origin {origin[:80]!r}: pages from there may not connect "
+            f"(allowed: {self.origin_policy.describe()}; serve(..., origins=[...]) adds more)",
+        )
+        return ws.respond(HTTPStatus.FORBIDDEN, f"Origin {origin[:80]} may not connect\n")
 
     # --- listening: websockets' server (an HTTP-library server overrides) ---
 
@@ -156,9 +200,36 @@ class LessonServer:
 
     async def session(self, ws: ServerConnection, peer: str) -> None:
         """Read messages until the connection closes, handing each to :meth:`on_message`."""
+        limit = self.rate_limit
+        if limit is None:
+            async for message in ws:
+                self.log.message("in", message, peer)
+                await self.on_message(ws, peer, message)
+            return
+        take = limit.bucket(time.monotonic()).take
         async for message in ws:
+            if not take(time.monotonic()):
+                await self.over_rate_limit(ws, peer, limit)
+                return
             self.log.message("in", message, peer)
             await self.on_message(ws, peer, message)
+
+    async def over_rate_limit(self, ws: ServerConnection, peer: str, limit: RateLimit) -> None:
+        """Close a flooding connection with 1008 and a reason that says why."""
+        self.log.record(
+            "refused", f"{peer}: {limit.reason}: closing with 1008", peer=peer, code=1008
+        )
+        closing = asyncio.ensure_future(ws.close(RATE_LIMIT_CLOSE_CODE, limit.reason))
+        # Keep reading, and dropping, what the flood queued: websockets stops
+        # reading from the socket while its queue of unread messages is full,
+        # and the client's answering close frame is behind them (without this
+        # the close waits out its 10 s timeout).
+        try:
+            async for _ in ws:
+                pass
+        except ConnectionClosed:
+            pass
+        await closing
 
     async def on_connect(self, ws: ServerConnection, peer: str) -> None:
         """Called when a client connects, before its first message."""

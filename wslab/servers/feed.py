@@ -56,6 +56,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from ..feedlog import DEFAULT_HISTORY, FeedEntry, FeedLog, parse_event_id
 from ..messages import MessageError, dumps, error_payload, parse_message
+from ..ratelimit import RATE_LIMIT_CLOSE_CODE
 from ..sse import encode_comment, encode_event
 from ..timescale import real_seconds
 from .base import LessonServer, start_aiohttp
@@ -355,6 +356,16 @@ class FeedServer(LessonServer):
             after = parse_event_id(request.query.get("after"), what="after")
         except ValueError as exc:
             return self._refuse(request, "invalid-id", str(exc))
+        origin = request.headers.get("Origin")
+        if not self.origin_policy.allows(origin):
+            # WebSockets have no CORS: without this, any site could open /ws.
+            assert origin is not None  # no Origin is always allowed
+            self.log.record(
+                "refused",
+                f"403 for Origin {origin[:80]!r}: pages from there may not connect "
+                f"(allowed: {self.origin_policy.describe()})",
+            )
+            return _json_error(403, "forbidden-origin", f"pages from {origin[:80]} may not connect")
         # One byte more than the limit: aiohttp refuses a message of exactly
         # max_msg_size bytes, websockets (and so the other lessons) accepts it.
         ws = web.WebSocketResponse(
@@ -372,8 +383,20 @@ class FeedServer(LessonServer):
         )
         sender = asyncio.create_task(self._ws_ticks(ws, self.feed.cursor(after)))
         sent: int | None = None  # a close code we sent because of an error
+        limit = self.rate_limit
+        bucket = None if limit is None else limit.bucket(time.monotonic())
         try:
             async for msg in ws:
+                if bucket is not None and limit is not None and not bucket.take(time.monotonic()):
+                    self.log.record(
+                        "refused",
+                        f"{peer}: {limit.reason}: closing with 1008",
+                        peer=peer,
+                        code=1008,
+                    )
+                    sent = RATE_LIMIT_CLOSE_CODE
+                    await ws.close(code=sent, message=limit.reason.encode())
+                    break
                 if msg.type is WSMsgType.TEXT:
                     await self._ws_text(ws, peer, msg.data)
                 elif msg.type is WSMsgType.BINARY:

@@ -56,6 +56,7 @@ class HeartbeatServer(LessonServer):
         log_heartbeats: record ``ping``/``pong`` messages in the log (True),
             or only count them (False: rule 3).
         log: where to record; a :class:`~wslab.heartbeat.HeartbeatLog` by default.
+        **options: ``rate_limit``, ``origins``: see :class:`LessonServer`.
 
     Attributes:
         pings_answered: how many text pings got their pong.
@@ -76,11 +77,14 @@ class HeartbeatServer(LessonServer):
         ping_timeout: float | None = None,
         close_timeout: float = CLOSE_TIMEOUT,
         log_heartbeats: bool = True,
+        **options: Any,
     ) -> None:
         for option, value in (("ping_interval", ping_interval), ("ping_timeout", ping_timeout)):
             if value is not None and not value > 0:
                 raise ValueError(f"{option} must be a positive number of seconds, or None")
-        super().__init__(log if log is not None else HeartbeatLog(heartbeats=log_heartbeats))
+        super().__init__(
+            log if log is not None else HeartbeatLog(heartbeats=log_heartbeats), **options
+        )
         if isinstance(self.log, HeartbeatLog):
             self.log.heartbeats = log_heartbeats
         self.ping_interval = ping_interval
