@@ -134,7 +134,9 @@ def test_lesson_4_chat_box_is_live_on_its_slide(deck: Any, lab: Lab) -> None:
         arg=chat,
         timeout=WAIT_MS,
     )
-    assert "you joined as You" in box.inner_text()
+    # The box shows the newest 30 lines, and the bots talk fast in tests, so
+    # look at who is online rather than at the first line.
+    assert "Online (3)" in box.inner_text()
 
     # Live: chat from the slide; Ada answers whoever mentions her.
     assert "you called?" not in box.inner_text()
