@@ -412,3 +412,17 @@ def test_preview_text_is_safe() -> None:
     assert preview_text(b"\xff\x00a\n") == "\ufffd·a·"
     assert preview_text(b"x" * 100) == "x" * PREVIEW
     assert preview_text("é".encode() * 10, limit=3) == "é\ufffd"  # cut inside a letter
+
+
+def test_plain_http_through_the_tap_is_named_not_an_error() -> None:
+    login = b"POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"
+    decoder = WireDecoder()
+    (note,) = decoder.feed(1, "up", login)
+    assert isinstance(note, WireNote)
+    assert note.kind == "http" and "POST /api/login HTTP/1.1" in note.text
+    assert decoder.feed(1, "down", b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}") == []
+    assert decoder.feed(1, "up", login[:10]) == []
+    # Byte by byte, the request line is waited for.
+    slow = WireDecoder()
+    notes = [r for i in range(len(login)) for r in slow.feed(1, "up", login[i : i + 1])]
+    assert [n.kind for n in notes if isinstance(n, WireNote)] == ["http"]

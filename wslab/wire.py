@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -62,6 +63,7 @@ MAX_FRAME = 64 << 20
 MAX_LINE = 8192
 
 _TLS_RECORD_TYPES = {0x14, 0x15, 0x16, 0x17}
+_REQUEST_LINE = re.compile(rb"[A-Z]+ \S+ HTTP/1\.[01]\r?\n")
 
 
 # --- the accept computation -----------------------------------------------------
@@ -202,8 +204,8 @@ class WireNote:
         connection: the connection's number.
         direction: the stream it is about.
         kind: ``"tls"`` (ciphertext, unreadable), ``"error"`` (the stream could
-            not be parsed; decoding it stopped), ``"http"`` (the server did not
-            switch protocols: what follows is plain HTTP).
+            not be parsed; decoding it stopped), ``"http"`` (plain HTTP: a
+            request that is not an upgrade, or a server that did not switch).
         text: what happened, in words.
         time: when it was noticed.
     """
@@ -312,7 +314,27 @@ class _Connection:
 
     def _parse_up(self) -> Generator[None, None, None]:
         stream = self.streams["up"]
-        self.request = yield from Request.parse(stream.reader.read_line)
+        reader = stream.reader
+        # Plain HTTP through the same tap (a login form's POST) is not an
+        # upgrade: say so, rather than fail on its body.
+        while b"\n" not in reader.buffer and len(reader.buffer) <= MAX_LINE:
+            yield
+        first = bytes(reader.buffer[: reader.buffer.find(b"\n") + 1])
+        if not first.startswith(b"GET ") and _REQUEST_LINE.fullmatch(first):
+            self.stopped = True
+            self.streams["down"].done = True
+            self.emit(
+                WireNote(
+                    self.number,
+                    "up",
+                    "http",
+                    f"plain HTTP ({first.decode('ascii').strip()}): not a WebSocket "
+                    "upgrade, so not decoded",
+                    stream.time,
+                )
+            )
+            return
+        self.request = yield from Request.parse(reader.read_line)
         self._handshake_if_complete(stream.time)
         # A client sends frames only after the 101, and decoding them may need
         # what the response negotiated (permessage-deflate): wait for it.

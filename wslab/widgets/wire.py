@@ -25,6 +25,8 @@ __all__ = ["WireInspector"]
 _ARROWS = {"up": "client → server", "down": "server → client"}
 _CELL = "padding:1px 8px 1px 0;vertical-align:top"
 _MUTED = "color:#718096"
+# Each direction its own tint, so the conversation reads at a glance.
+_TINT = {"up": "#ebf8ff", "down": "#f0fff4"}
 
 
 class WireInspector(widgets.VBox):  # type: ignore[misc]
@@ -260,7 +262,7 @@ def _handshake_panel(hs: HandshakeRecord) -> str:
         f"<div>SHA-1        {_e(steps.sha1_hex)}</div>"
         f"<div>base64       {_e(steps.accept)}</div>"
         f"<div>server sent  {_e(hs.accept or '(nothing)')} "
-        f"<span style='color:{color};font-weight:bold'>{mark}</span></div></div>"
+        f"<span style='color:{color};font-weight:bold;font-size:15px'>{mark}</span></div></div>"
         "</div>"
     )
 
@@ -315,7 +317,8 @@ def _frame_row(frame: FrameRecord) -> str:
         frame.preview_hex + more,
     ]
     return (
-        f"<tr class='wslab-wire-frame' data-direction='{frame.direction}'>"
+        f"<tr class='wslab-wire-frame' data-direction='{frame.direction}' "
+        f"style='background:{_TINT[frame.direction]}'>"
         + "".join(f"<td style='{_CELL}'>{_e(c)}</td>" for c in cells)
         + f"<td style='{_CELL};white-space:pre'>{_e(text)}</td></tr>"
     )
