@@ -32,6 +32,7 @@ PURE = [
     "outbox",
     "rooms",
     "fanout",
+    "gaps",
     "latency",
     "filetransfer",
     "sse",

@@ -17,23 +17,25 @@ import random
 import socket
 import threading
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from helpers import async_wait_until, sync_connect, wait_until
+from counting import Record
+from helpers import async_wait_until, recv_json, send_json, sync_connect, wait_until
+from websockets.sync.client import ClientConnection
 
 import wslab
+from wslab.cluster import start_cluster
 from wslab.eventlog import LogEntry
 from wslab.reconnect import ReliableSession, pending_retry_timers
+from wslab.redisbox import start_redis
 from wslab.servers.broadcast import SLOW_CLOSE_CODE, BroadcastServer
 from wslab.servers.flaky import FlakyServer
 from wslab.timescale import scaled_time
 
 CRASHES = 20
-
-#: The ``counts`` fixture: a line for the end-of-run summary.
-Record = Callable[[str], None]
 
 
 @pytest.fixture
@@ -188,3 +190,67 @@ def test_lesson6_a_client_that_stops_reading_is_bounded_and_dropped(counts: Reco
         )
     finally:
         slow.close()
+
+
+# --- lesson 11: Redis dropped and restored under a cluster -----------------------------
+
+
+def until(ws: ClientConnection, kind: str) -> dict[str, Any]:
+    """Read messages until one of type ``kind``; return it."""
+    while True:
+        message = recv_json(ws)
+        if message["type"] == kind:
+            return dict(message)
+
+
+def test_lesson11_redis_dropped_and_restored(fast: float, counts: Record) -> None:
+    box = start_redis()  # $REDIS_URL (CI's real redis-server) if set, else embedded fakeredis
+    cluster = start_cluster(2, mode="redis", redis=box)
+    try:
+        a, b = cluster.servers
+        with (
+            sync_connect(a.url + "?client=alice") as alice,
+            sync_connect(a.url + "?client=carol") as carol,
+            sync_connect(b.url + "?client=bob") as bob,
+        ):
+            for ws in (alice, carol, bob):
+                assert recv_json(ws)["type"] == "welcome"
+            cluster.cut_redis()  # every Redis connection of the servers dropped, new ones refused
+            wait_until(lambda: all(s.redis_up is False for s in cluster.servers), timeout=10)
+            down = [until(ws, "notice") for ws in (alice, carol, bob)]
+            assert [(n["event"], n["server"]) for n in down] == [
+                ("redis-down", "A"),
+                ("redis-down", "A"),
+                ("redis-down", "B"),
+            ]
+            assert all("missed" in n["text"] for n in down)
+            # Local clients keep chatting: Alice and Carol share server A.
+            send_json(alice, {"type": "chat", "text": "A is on its own"})
+            send_json(bob, {"type": "chat", "text": "B is on its own"})
+            assert until(carol, "chat")["text"] == "A is on its own"
+            assert until(alice, "chat")["text"] == "A is on its own"
+            assert until(bob, "chat")["text"] == "B is on its own"  # and nothing from A
+            # Someone arriving during the gap is told at once.
+            with sync_connect(b.url + "?client=dave") as dave:
+                welcome = recv_json(dave)
+                assert welcome["type"] == "welcome"
+                assert welcome["notice"]["event"] == "redis-down"
+            cluster.restore_redis()
+            wait_until(lambda: all(s.redis_up for s in cluster.servers), timeout=10)
+            back = [until(ws, "notice") for ws in (alice, carol, bob)]
+            assert [n["event"] for n in back] == ["redis-back"] * 3
+            assert all(n["until"] >= n["since"] >= down[0]["since"] - 1 for n in back)
+            # Across servers again.
+            send_json(alice, {"type": "chat", "text": "together again"})
+            assert until(bob, "chat")["text"] == "together again"
+            assert until(carol, "chat")["text"] == "together again"
+        kind = "embedded fakeredis" if box.embedded else "real Redis ($REDIS_URL)"
+        counts(
+            f"lesson 11 ({kind}): Redis cut and restored under 2 server processes: "
+            f"3/3 clients told redis-down and redis-back (gap {back[0]['missed_seconds']:g} s "
+            f"on A), local chat kept working, 0 cross-server messages during the gap, "
+            f"cross-server chat back after it"
+        )
+    finally:
+        cluster.stop()
+        box.stop()

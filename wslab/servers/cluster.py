@@ -38,7 +38,15 @@ id is answered with an error and close code 1008.
 
 If Redis goes away, the server keeps serving its own clients (messages reach
 this server's clients only), says so in its log, and subscribes again every
-:data:`REDIS_RETRY` nominal seconds until Redis is back.
+:data:`REDIS_RETRY` nominal seconds until Redis is back. Its clients are told,
+when the subscription is lost and when it is back, with how long the gap
+was (:mod:`wslab.gaps`): what other servers published meanwhile is missed::
+
+    ← {"type": "notice", "event": "redis-down", "server": "A", "since": ..., "text": ...}
+    ← {"type": "notice", "event": "redis-back", "server": "A", "missed_seconds": 1.2, ...}
+
+A client that connects during the gap finds the ``redis-down`` notice in its
+welcome, under ``"notice"``.
 
 Options come from keyword arguments or, for ``python -m wslab serve
 cluster``, from the environment: ``REDIS_URL``, ``WSLAB_CLUSTER_MODE``,
@@ -52,11 +60,13 @@ import contextlib
 import json
 import os
 import secrets
+import time
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import ServerConnection
 
+from ..gaps import redis_back_notice, redis_down_notice
 from ..messages import MessageError, dumps, parse_message, require_text
 from ..redisbox import REDIS_URL_ENV
 from ..scaling import Keys, MemoryRooms, validate_client_id, validate_room
@@ -138,6 +148,8 @@ class ClusterServer(LessonServer):
         self._pub: Any = None
         self._listener: asyncio.Task[None] | None = None
         self._first_try: asyncio.Event | None = None
+        #: When the Redis subscription was lost (``time.time()``), while it is.
+        self.redis_down_since: float | None = None
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -188,6 +200,12 @@ class ClusterServer(LessonServer):
                 await self._confirmed(pubsub)
                 if self.redis_up is False:
                     self.log.record("redis", f"Redis is back: listening on {channel!r} again")
+                    since = self.redis_down_since if self.redis_down_since is not None else 0.0
+                    self.redis_down_since = None
+                    # Say what was missed: pub/sub kept nothing for this server.
+                    self.broadcast(
+                        list(self.clients), redis_back_notice(self.node, since, time.time())
+                    )
                 else:
                     self.log.record("redis", f"listening on {channel!r} at {self.redis_url}")
                 self.redis_up = True
@@ -199,6 +217,11 @@ class ClusterServer(LessonServer):
                 raise ConnectionError("the subscription ended")
             except (RedisError, OSError) as exc:
                 if self.redis_up is not False:
+                    self.redis_down_since = time.time()
+                    # The clients first, then the log (which the notebook waits for).
+                    self.broadcast(
+                        list(self.clients), redis_down_notice(self.node, self.redis_down_since)
+                    )
                     self.log.record(
                         "redis-down",
                         f"Redis unreachable ({type(exc).__name__}: {exc}); still serving "
@@ -297,6 +320,10 @@ class ClusterServer(LessonServer):
                 await self._note_presence(client)
             except MessageError as error:
                 self.log.record("error", f"{peer}: {error.message}", peer=peer)
+        gap: dict[str, Any] = {}
+        if self.redis_down_since is not None:
+            # Arriving during a gap: the welcome says so (as a notice inside it).
+            gap = {"notice": redis_down_notice(self.node, self.redis_down_since)}
         await self.send_json(
             ws,
             {
@@ -305,6 +332,7 @@ class ClusterServer(LessonServer):
                 "server": self.node,
                 "mode": self.mode,
                 "rooms": rooms,
+                **gap,
             },
         )
 
