@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from helpers import recv_json, send_json, sync_connect, wait_until
+from websockets.exceptions import InvalidStatus
 
 import wslab
 from wslab.classroom import plan_students
@@ -213,3 +214,18 @@ def test_one_monitor_per_server_and_the_server_outlives_it() -> None:
     assert monitor.refresh() == monitor.snapshot
     monitor.stop()
     first.close()
+
+
+def test_browser_pages_from_other_machines_need_origins() -> None:
+    # Students' Python clients send no Origin; a page on a classmate's laptop does.
+    page = "http://192.168.1.23:8888"
+    guarded = wslab.serve("rooms")
+    with pytest.raises(InvalidStatus) as refused:
+        sync_connect(guarded.url, origin=page).close()
+    assert refused.value.response.status_code == 403
+    with _hello(guarded.url, "Ada"):
+        pass  # no Origin: let in
+    open_to_all = wslab.serve("rooms", origins="*", name="classroom")
+    with sync_connect(open_to_all.url, origin=page) as ws:
+        send_json(ws, {"type": "hello", "name": "Grace"})
+        assert recv_json(ws)["type"] == "welcome"
