@@ -21,6 +21,7 @@ from ._kernel import OnKernelThread
 __all__ = ["ClassroomDashboard"]
 
 _MUTED = "color:#718096"
+_CELL = "padding:0 12px 0 0;white-space:nowrap"
 
 
 class ClassroomDashboard(widgets.HTML):  # type: ignore[misc]
@@ -146,9 +147,10 @@ def _counts(snap: ClassroomSnapshot) -> str:
 def _student_row(row: StudentRow) -> str:
     rooms = ", ".join(row.rooms) or "—"
     return (
-        f"<tr><td><b>{html.escape(row.name)}</b></td>"
-        f"<td style='font-family:monospace'>{html.escape(row.address)}</td>"
-        f"<td>{html.escape(rooms)}</td><td style='text-align:right'>{row.sent}</td></tr>"
+        f"<tr><td style='{_CELL}'><b>{html.escape(row.name)}</b></td>"
+        f"<td style='{_CELL};font-family:monospace'>{html.escape(row.address)}</td>"
+        f"<td style='{_CELL}'>{html.escape(rooms)}</td>"
+        f"<td style='text-align:right'>{row.sent}</td></tr>"
     )
 
 
@@ -172,8 +174,8 @@ def _rooms(snap: ClassroomSnapshot) -> str:
         f"<tr><td style='padding-right:12px;font-family:monospace;vertical-align:top'>"
         f"{html.escape(room)} ({len(members)})</td><td>"
         + " ".join(
-            "<span style='background:#ebf4ff;border-radius:4px;padding:0 5px'>"
-            f"{html.escape(name)}</span>"
+            "<span style='background:#ebf4ff;border-radius:4px;padding:0 5px;margin:1px;"
+            f"display:inline-block;white-space:nowrap'>{html.escape(name)}</span>"
             for name in members
         )
         + "</td></tr>"
