@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -232,3 +233,24 @@ def test_browser_pages_from_other_machines_need_origins() -> None:
     with sync_connect(open_to_all.url, origin=page) as ws:
         send_json(ws, {"type": "hello", "name": "Grace"})
         assert recv_json(ws)["type"] == "welcome"
+
+
+def test_students_who_cannot_arrive_leave_no_thread_behind() -> None:
+    url = wslab.serve("rooms").url
+    wslab.stop_server("rooms")  # nobody listens any more
+    crew = start_students(url, plan_students(3), key="no-class")
+    # Each student's connection was refused: recorded, and start() did not hang.
+    assert len(crew.log.entries("error")) == 3
+    crew.stop()
+    assert "no-class" not in wslab.bots.running_crews()
+
+
+def test_a_class_that_cannot_arrive_in_time_leaves_no_thread_behind() -> None:
+    with socket.socket() as silent:  # accepts TCP connections, never answers the handshake
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"ws://127.0.0.1:{silent.getsockname()[1]}/"
+        with pytest.raises(TimeoutError):
+            start_students(url, plan_students(2), key="stuck", timeout=0.3)
+    assert "stuck" not in wslab.bots.running_crews()
+    assert not [t for t in threading.enumerate() if t.name == "wslab-stuck"]

@@ -113,6 +113,8 @@ def _address(ws: ServerConnection) -> str:
 
 
 def _now() -> float:
+    # Nominal seconds on the monotonic clock. The scale is read on every call:
+    # a dashboard's rate jumps if set_time_scale() changes it while it runs.
     return nominal_seconds(time.monotonic())
 
 
@@ -354,5 +356,9 @@ def start_students(
     """
     stop_bots(key)
     crew = StudentCrew(key, url, [Student.from_plan(plan) for plan in plans])
-    crew.start(timeout)
+    try:
+        crew.start(timeout)
+    except BaseException:
+        crew.stop()  # a class that could not arrive in time leaves no thread behind
+        raise
     return _bots.register_crew(crew)
