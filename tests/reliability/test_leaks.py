@@ -22,7 +22,7 @@ from helpers import wait_until
 import wslab
 
 CYCLES = 10_000
-WARM_UP = 1_000
+WARM_UP = 500
 #: The most the resident memory may grow over the cycles, after the warm-up.
 MAX_RSS_GROWTH = 8 << 20
 
