@@ -28,6 +28,7 @@ from .exercises import Exercise, exercise
 from .heartbeat_client import HeartbeatClient
 from .lessons import LESSONS, Lesson, lesson
 from .messages import MessageError
+from .ratelimit import RateLimit
 from .reconnect import ReconnectingWebSocket, ReliableSession
 from .rooms import Rooms
 from .runner import (
@@ -67,6 +68,7 @@ __all__ = [
     "LogEntry",
     "MessageError",
     "MessageEvent",
+    "RateLimit",
     "RateMeter",
     "ReadyState",
     "ReconnectingWebSocket",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import jwt
@@ -110,14 +111,22 @@ class Attack:
             self.closed(1007)
         elif kind == "flood":
             ws = self.conn()
+            # Read the answers while flooding, as a browser would: a client
+            # that stops reading may lose the close frame to a server that
+            # gives up waiting (heartbeat's close timeout is short) and drops it.
+            reader = ThreadPoolExecutor(1, thread_name_prefix="flood-reader")
+            closed = reader.submit(
+                self.closed, 1008, f"rate limit: over {CORPUS_RATE_LIMIT.rate:g} messages/s"
+            )
             try:
-                # Answers are read afterwards: the server stops at a few
-                # hundred, and that many fit in the socket buffers.
                 for _ in range(case.payload):
                     ws.send(target.flood)
             except ConnectionClosed:
                 pass
-            self.closed(1008, f"rate limit: over {CORPUS_RATE_LIMIT.rate:g} messages/s")
+            try:
+                closed.result(timeout=15)
+            finally:
+                reader.shutdown()
         elif kind in ("text", "binary") and len(case.payload) > (1 << 20):
             self.conn().send(case.payload)
             self.closed(1009)

@@ -226,9 +226,12 @@ def test_tls_is_modern() -> None:
         assert names, "no ciphers"
         for weak in ("RC4", "DES-", "NULL", "EXPORT", "MD5", "anon"):
             assert not [n for n in names if weak in n], weak
-        # Forward secrecy only: every TLS 1.2 suite is ECDHE or DHE.
+        # Forward secrecy and authenticated encryption only: every TLS 1.2
+        # suite is ECDHE or DHE, with AES-GCM or ChaCha20-Poly1305 (no CBC).
         tls12 = [c for c in context.get_ciphers() if c["protocol"] == "TLSv1.2"]
-        assert all(c["kea"] in ("kx-ecdhe", "kx-dhe") for c in tls12), tls12
+        assert tls12 and all(c["kea"] in ("kx-ecdhe", "kx-dhe") for c in tls12), tls12
+        assert all(c["aead"] for c in tls12), [c["name"] for c in tls12 if not c["aead"]]
+        assert not [n for n in names if "DSS" in n or "CBC" in n or n.endswith("-SHA")]
     assert tls.client.check_hostname and tls.client.verify_mode == ssl.CERT_REQUIRED
 
 
