@@ -426,3 +426,15 @@ def test_plain_http_through_the_tap_is_named_not_an_error() -> None:
     slow = WireDecoder()
     notes = [r for i in range(len(login)) for r in slow.feed(1, "up", login[i : i + 1])]
     assert [n.kind for n in notes if isinstance(n, WireNote)] == ["http"]
+
+
+def test_a_broken_response_stops_the_client_stream_too() -> None:
+    talk = chat()
+    decoder = WireDecoder()
+    decoder.feed(1, "up", bytes(talk.up))
+    (note,) = decoder.feed(1, "down", b"HTTP/1.1 abc Nope\r\n\r\n")
+    assert isinstance(note, WireNote) and note.direction == "down" and note.kind == "error"
+    # The client's frames wait for the response no longer, nor are they buffered.
+    assert decoder.feed(1, "up", bytes(talk.up)) == []
+    assert decoder.frames() == [] and decoder.handshakes() == []
+    assert decoder._connections[1].streams["up"].done

@@ -339,6 +339,8 @@ class _Connection:
         # A client sends frames only after the 101, and decoding them may need
         # what the response negotiated (permessage-deflate): wait for it.
         while self.response is None:
+            if self.streams["down"].done:
+                return  # the response could not be read: it never will be
             yield
         if self.response.status_code != 101:
             return
