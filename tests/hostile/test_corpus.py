@@ -280,7 +280,7 @@ def test_hostile_corpus(name: str, fast: float) -> None:
                 attack.drop()
         attack.drop()
         after, between = target.probe(bystander)
-        STATS.cases[name] = len(cases)
+        STATS.cases[name] = STATS.cases.get(name, 0) + len(cases)
         assert failures == [], "\n".join(failures)
         # Nothing meant for the attacker reached the bystander.
         assert not [m for m in between if isinstance(m, dict) and m.get("type") == "error"]
@@ -385,3 +385,45 @@ def test_more_origins_or_all_can_be_allowed() -> None:
         assert ws.recv(timeout=5) == "hi"
     with pytest.raises(ValueError):
         wslab.serve("echo", origins=["https://x.example/path"])
+
+
+# --- the feed's HTTP side: SSE and long polling ---------------------------------------------
+
+HOSTILE_QUERIES = [
+    ("/poll?after=../../etc", "invalid-query"),
+    ("/poll?after=-1", "invalid-query"),
+    ("/poll?after=" + "9" * 5000, "invalid-query"),
+    ("/poll?after=%00", "invalid-query"),
+    ("/poll?timeout=1e999", "invalid-query"),
+    ("/poll?timeout=nan", "invalid-query"),
+    ("/poll?timeout=-1", "invalid-query"),
+    ("/ws?after=1e3", "invalid-id"),
+    ("/../../etc/passwd", "not-found"),
+    ("/%2e%2e/%2e%2e/etc/passwd", "not-found"),
+]
+
+
+def test_the_feeds_http_endpoints_refuse_hostile_queries_with_json() -> None:
+    import urllib.request
+    from urllib.error import HTTPError
+
+    server = wslab.serve("feed", interval=None)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    base = f"http://127.0.0.1:{server.port}"
+    for path, code in HOSTILE_QUERIES:
+        with pytest.raises(HTTPError) as info:
+            opener.open(base + path, timeout=5)
+        with info.value as answer:  # closes the connection
+            assert answer.code in (400, 404), path
+            assert json.loads(answer.read())["error"] == code, path
+        STATS.errors += 1
+    headers = ["-1", "x", "9" * 5000, "1 2", "0x10", "\xb9"]
+    STATS.cases["feed"] = STATS.cases.get("feed", 0) + len(HOSTILE_QUERIES) + len(headers)
+    for header in headers:
+        request = urllib.request.Request(base + "/events", headers={"Last-Event-ID": header})
+        with pytest.raises(HTTPError) as info:
+            opener.open(request, timeout=5)
+        with info.value as answer:
+            assert answer.code == 400, header
+        STATS.errors += 1
+    assert server.log.entries("error") == []

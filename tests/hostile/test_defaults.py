@@ -258,3 +258,63 @@ def test_lesson_server_accepts_the_options_as_keywords() -> None:
     params = inspect.signature(LessonServer.__init__).parameters
     assert params["rate_limit"].kind is inspect.Parameter.KEYWORD_ONLY
     assert params["origins"].kind is inspect.Parameter.KEYWORD_ONLY
+
+
+def test_the_proxies_listen_on_loopback_by_default() -> None:
+    from wslab.balancer import Balancer
+    from wslab.countingproxy import CountingProxy
+    from wslab.middlebox import Middlebox
+    from wslab.wiretap import Wiretap
+
+    # start_wiretap and start_middlebox pass their options on to these.
+    for call in (Wiretap, Middlebox, Balancer):
+        params = inspect.signature(call).parameters
+        assert params["host"].default == "127.0.0.1", call
+    assert inspect.signature(CountingProxy.start).parameters["host"].default == "127.0.0.1"
+
+
+async def test_the_browser_shaped_client_never_logs_its_token() -> None:
+    from wslab.client import WebSocket
+
+    server = wslab.serve("auth")
+    token = server.app.issue("alice")
+    ws = WebSocket(f"{server.url}?token={token}")
+    try:
+        await ws.wait_for("message")
+    finally:
+        ws.close()
+        await ws.closed(timeout=5)
+    text = " ".join(e.text for e in ws.log.entries())
+    assert "?token=***" in text
+    assert token not in text and token.split(".")[2] not in text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"1" * 5000,  # an integer over Python's 4300-digit limit: a ValueError, not JSON's
+        b"[" * 100_000,  # nested too deep
+        b"\xff\xfe",
+        b'{"username": ["alice"], "password": "wonderland"}',
+        b'{"username": "alice", "password": {"$ne": ""}}',
+        b'{"username": "alice\\u0000", "password": "wonderland"}',
+        b'{"username": "' + b"a" * 100 + b'", "password": "x"}',
+    ],
+)
+def test_a_hostile_login_body_gets_a_json_error_not_a_500(body: bytes) -> None:
+    import json
+    import urllib.request
+    from urllib.error import HTTPError
+
+    server = wslab.serve("auth")
+    request = urllib.request.Request(
+        server.app.login_url, data=body, headers={"Content-Type": "application/json"}
+    )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with pytest.raises(HTTPError) as info:
+        opener.open(request, timeout=5)
+    with info.value as response:  # closes the connection
+        assert response.code in (400, 401)
+        answer = json.loads(response.read())
+    assert answer["type"] == "error" and answer["message"]
+    assert [e for e in server.log.entries("error")] == []
