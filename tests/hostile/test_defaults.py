@@ -318,3 +318,10 @@ def test_a_hostile_login_body_gets_a_json_error_not_a_500(body: bytes) -> None:
         answer = json.loads(response.read())
     assert answer["type"] == "error" and answer["message"]
     assert [e for e in server.log.entries("error")] == []
+
+
+def test_the_cli_refuses_a_malformed_origin(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["serve", "echo", "--port", "0", "--origin", "evil.example/path"]) == 2
+    assert "an origin is scheme://host[:port]" in capsys.readouterr().err
+    args = cli._parser().parse_args(["serve", "rooms", "--origin", "*", "--origin", "https://a.b"])
+    assert args.origin == ["*", "https://a.b"]

@@ -71,12 +71,19 @@ class LessonServer:
         rate_limit: RateLimit | str | None = "default",
         origins: str | Iterable[str] | None = (),
     ) -> None:
-        """Args:
-        log: where to record; a new :class:`EventLog` by default.
-        rate_limit: a :class:`~wslab.ratelimit.RateLimit` for each connection,
-            None for none, or ``"default"`` (1000 messages/s, bursts of 2000).
-        origins: web origins allowed to connect besides loopback pages and
-            non-browser clients (:mod:`wslab.origins`); ``"*"`` allows all.
+        """Make the server; nothing listens until :meth:`listen`.
+
+        Args:
+            log: where to record; a new :class:`EventLog` by default.
+            rate_limit: a :class:`~wslab.ratelimit.RateLimit` for each connection,
+                None for none, or ``"default"`` (the class's: 1000 messages/s,
+                bursts of 2000).
+            origins: web origins allowed to connect besides loopback pages and
+                non-browser clients (:mod:`wslab.origins`); ``"*"`` allows all.
+
+        Raises:
+            TypeError: ``rate_limit`` is none of those.
+            ValueError: an origin is not ``scheme://host[:port]``.
         """
         if rate_limit is None or isinstance(rate_limit, RateLimit):
             self.rate_limit = rate_limit
