@@ -202,13 +202,17 @@ def bench_echo(
                 if errors:
                     raise RuntimeError(f"{subject.label}: {errors[0]}")
                 rtts = [x for a in answers for x in a["rtts"]]
+                messages = sum(a["messages"] for a in answers)
                 runs[subject.label].append(
                     {
-                        "rate": sum(a["messages"] for a in answers) / seconds,
+                        "rate": messages / seconds,
                         "p50": _pct(rtts, 0.5) * 1000,
                         "p99": _pct(rtts, 0.99) * 1000,
                         "loadgen_cpu": sum(a["cpu"] for a in answers) / seconds,
                         "server_cpu": server_cpu / seconds,
+                        # CPU per message: what contention on a shared machine
+                        # moves least (throughput depends on who got the cores).
+                        "server_us": server_cpu / max(1, messages) * 1e6,
                     }
                 )
     finally:
@@ -232,6 +236,8 @@ def _rows(
     }
     raw = medians.get("raw websockets", {}).get("rate")
     node = medians.get("node ws", {}).get("rate")
+    raw_us = medians.get("raw websockets", {}).get("server_us")
+    node_us = medians.get("node ws", {}).get("server_us")
     rows = []
     for subject in subjects:
         m = medians.get(subject.label)
@@ -245,6 +251,9 @@ def _rows(
                 **{k: round(v, 3) for k, v in m.items()},
                 "vs_raw": round(m["rate"] / raw, 2) if raw else None,
                 "vs_node": round(m["rate"] / node, 2) if node else None,
+                # Server CPU per message (or delivery) over the raw server's: the cost.
+                "cost_vs_raw": round(m["server_us"] / raw_us, 2) if raw_us else None,
+                "cost_vs_node": round(m["server_us"] / node_us, 2) if node_us else None,
                 "rounds": len(runs[subject.label]),
                 **extra,
             }
@@ -326,6 +335,7 @@ def bench_broadcast(
                     "p99": _pct(latencies, 0.99) * 1000,
                     "loadgen_cpu": loadgen_cpu,
                     "server_cpu": server_cpu / elapsed,
+                    "server_us": server_cpu / max(1, delivered) * 1e6,
                 }
             )
     return _rows(
@@ -351,6 +361,9 @@ def bench_idle(subjects: list[Subject], steps: list[int], processes: int) -> lis
     from wslab.scaling import bytes_per_connection
 
     limit = raise_fd_limit(2 * steps[-1] + 1000)
+    # Above the hard limit only a privileged process may go (root with
+    # CAP_SYS_RESOURCE; a container often drops it); Windows has no such limit.
+    limit_why = "the hard limit; raising it needs CAP_SYS_RESOURCE"
     sources = source_addresses(max(1, steps[-1] // 12_000 + 1))
     reachable = limit - 200
     if len(sources) == 1 and sources[0] == "127.0.0.1":
@@ -366,8 +379,9 @@ def bench_idle(subjects: list[Subject], steps: list[int], processes: int) -> lis
                 wanted = min(target, reachable) - counts[-1]
                 if target > reachable:
                     note = (
-                        f"stopped at {reachable}: open-file limit {limit}, "
-                        f"{len(sources)} source address(es)"
+                        f"stopped at {reachable:,}: the open-file limit is {limit:,} "
+                        f"and could not be raised ({limit_why}); "
+                        f"{len(sources)} loopback source address(es)"
                     )
                 if wanted <= 0:
                     break
@@ -524,14 +538,16 @@ def write_report(results: dict[str, Any], out_dir: Path) -> Path:
             f"## {title} ({rows[0]['clients']} clients, {rows[0]['unit']})",
             "",
             "| server | " + rows[0]["unit"] + " | x raw | x node | p50 ms | p99 ms "
-            "| loadgen CPU | server CPU |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|",
+            "| loadgen CPU | server CPU | server µs each | cost x raw | cost x node |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for r in rows:
             lines.append(
                 f"| {r['server']} | {_fmt(r['rate'])} | {_fmt(r['vs_raw'], 2)} "
                 f"| {_fmt(r['vs_node'], 2)} | {_fmt(r['p50'], 2)} | {_fmt(r['p99'], 2)} "
-                f"| {_fmt(r['loadgen_cpu'], 2)} | {_fmt(r['server_cpu'], 2)} |"
+                f"| {_fmt(r['loadgen_cpu'], 2)} | {_fmt(r['server_cpu'], 2)} "
+                f"| {_fmt(r['server_us'], 1)} | {_fmt(r['cost_vs_raw'], 2)} "
+                f"| {_fmt(r['cost_vs_node'], 2)} |"
             )
         if bench == "broadcast":
             lines.append(
@@ -598,12 +614,16 @@ def _plots(results: dict[str, Any], out_dir: Path) -> None:
         rows = [r for r in results["rows"] if r["bench"] == bench]
         if not rows:
             continue
-        fig, ax = plt.subplots(figsize=(7, 0.5 + 0.45 * len(rows)))
-        ax.barh([r["server"] for r in rows], [r["vs_raw"] or 0 for r in rows], color="#4c72b0")
-        ax.axvline(1.0, color="grey", lw=1)
-        ax.invert_yaxis()
-        ax.set_xlabel(f"{rows[0]['unit']} x raw websockets (higher is better)")
-        ax.set_title(f"{bench}: {rows[0]['clients']} clients")
+        names = [r["server"] for r in rows]
+        fig, (left, right) = plt.subplots(1, 2, sharey=True, figsize=(10, 0.8 + 0.45 * len(rows)))
+        left.barh(names, [r["vs_raw"] or 0 for r in rows], color="#4c72b0")
+        left.set_xlabel(f"{rows[0]['unit']} x raw websockets (higher is better)")
+        right.barh(names, [r["cost_vs_raw"] or 0 for r in rows], color="#dd8452")
+        right.set_xlabel("server CPU per message x raw websockets (lower is better)")
+        for ax in (left, right):
+            ax.axvline(1.0, color="grey", lw=1)
+        left.invert_yaxis()
+        fig.suptitle(f"{bench}: {rows[0]['clients']} clients")
         fig.tight_layout()
         fig.savefig(out_dir / f"{bench}.png", dpi=100)
         plt.close(fig)
@@ -644,7 +664,9 @@ def _print_rows(rows: list[dict[str, Any]]) -> None:
                 f"  {r['bench']:<10} {r['server']:<26} {r['rate']:>10,.0f} {r['unit']:<13} "
                 f"xraw {_fmt(r['vs_raw'], 2):>5} xnode {_fmt(r['vs_node'], 2):>5}  "
                 f"p50 {r['p50']:.2f} p99 {r['p99']:.2f} ms  "
-                f"loadgen {r['loadgen_cpu']:.2f} server {r['server_cpu']:.2f} cores",
+                f"loadgen {r['loadgen_cpu']:.2f} server {r['server_cpu']:.2f} cores  "
+                f"{r['server_us']:.1f} us each, cost xraw {_fmt(r['cost_vs_raw'], 2)} "
+                f"xnode {_fmt(r['cost_vs_node'], 2)}",
                 flush=True,
             )
 
