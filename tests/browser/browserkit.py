@@ -23,11 +23,13 @@ import ast
 import contextlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -56,10 +58,12 @@ __all__ = [
     "kernel_value",
     "last_code_cell",
     "open_notebook",
+    "record_widget_messages",
     "run_all",
     "run_rest",
     "screenshot",
     "start_lab",
+    "told_states",
     "unavailable",
     "watch_badges",
     "watch_page",
@@ -272,16 +276,27 @@ class PageErrors:
     messages: list[str] = field(default_factory=list)
 
 
-def close_kernels(lab: Lab) -> None:
+def close_kernels(lab: Lab, wait: bool = True) -> None:
     """Shut down every kernel session of the lab (each test starts afresh).
 
     Args:
         lab: The running lab.
+        wait: Wait for the kernels to exit; with False, the shutdowns run on
+            a thread while the next test starts (the list of sessions is
+            taken now, so the next test's kernel is never among them).
     """
-    for session in lab.api("GET", "sessions") or []:
-        # A session that ended by itself in the meantime answers 404.
-        with contextlib.suppress(urllib.error.HTTPError):
-            lab.api("DELETE", f"sessions/{session['id']}")
+    ids = [session["id"] for session in lab.api("GET", "sessions") or []]
+
+    def shut_down() -> None:
+        for session_id in ids:
+            # A session that ended by itself in the meantime answers 404.
+            with contextlib.suppress(urllib.error.URLError, OSError):
+                lab.api("DELETE", f"sessions/{session_id}")
+
+    if wait:
+        shut_down()
+    else:
+        threading.Thread(target=shut_down, name="browser-test-kernel-shutdown", daemon=True).start()
 
 
 def open_notebook(page: Any, lab: Lab, path: str) -> None:
@@ -456,6 +471,9 @@ def run_rest(
 
 def _check(page: Any, outcome: str, expected_stderr: tuple[str, ...], everything: bool) -> None:
     report = _cell_report(page)
+    # Tracebacks come coloured for a terminal: keep the text.
+    for key in ("errors", "tracebacks"):
+        report[key] = [re.sub(r"\x1b\[[0-9;]*m", "", text) for text in report[key]]
     assert report["errors"] == [], "cells raised:\n" + "\n".join(report["errors"])
     unexpected = [
         text for text in report["tracebacks"] if not any(e in text for e in expected_stderr)
@@ -658,3 +676,51 @@ def image_size(locator: Any) -> tuple[int, int]:
     """
     width, height = locator.evaluate("img => [img.naturalWidth, img.naturalHeight]")
     return int(width), int(height)
+
+
+# A readyState badge's HTML as it travels to the page inside a widget message
+# (JSON-encoded, so its quotes arrive as \").
+_BADGE_IN_MESSAGE = re.compile(
+    r'font-family:monospace\\?">(.*?) ?readyState <span[^>]*>\d (CONNECTING|OPEN|CLOSING|CLOSED)<'
+)
+
+
+def record_widget_messages(page: Any) -> None:
+    """Record every badge state the kernel sends to the page, per badge label.
+
+    A badge whose connection opens while the page is still drawing it is
+    first drawn as OPEN: the page was told CONNECTING, but too early to show
+    it. This keeps what the page was told (from the kernel's WebSocket), next
+    to what it drew (:func:`badge_states`). Call it before the page opens
+    anything; read it with :func:`told_states`.
+
+    Args:
+        page: A fresh Playwright page.
+    """
+    told: dict[str, list[str]] = {}
+    page.wslab_told = told
+
+    def on_frame(payload: str | bytes) -> None:
+        text = payload if isinstance(payload, str) else payload.decode("utf-8", "replace")
+        if "readyState" not in text:
+            return
+        for label, state in _BADGE_IN_MESSAGE.findall(text):
+            name = json.loads(f'"{label}"') if "\\" in label else label
+            states = told.setdefault(name, [])
+            if not states or states[-1] != state:
+                states.append(state)
+
+    page.on("websocket", lambda socket: socket.on("framereceived", on_frame))
+
+
+def told_states(page: Any, label: str) -> list[str]:
+    """Return the states the kernel sent for badges labelled ``label``, in order.
+
+    Args:
+        page: The page :func:`record_widget_messages` was called on.
+        label: The badge's label (its text before "readyState").
+
+    Returns:
+        For example ``["CONNECTING", "OPEN", "CLOSING", "CLOSED"]``.
+    """
+    return list(page.wslab_told.get(label, []))

@@ -17,6 +17,7 @@ from browserkit import (
     PageErrors,
     close_kernels,
     find_chromium,
+    record_widget_messages,
     start_lab,
     unavailable,
 )
@@ -66,9 +67,10 @@ def page(browser: Any, lab: Lab) -> Iterator[Any]:
     )
     new_page.on("pageerror", lambda error: errors.messages.append(f"page error: {error}"))
     new_page.errors = errors
+    record_widget_messages(new_page)
     yield new_page
     context.close()
-    close_kernels(lab)
+    close_kernels(lab, wait=False)
     assert errors.messages == [], "JavaScript errors in the page:\n" + "\n".join(errors.messages)
 
 
