@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import threading
 from pathlib import Path
@@ -80,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.uvloop:
         import uvloop
 
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())  # the raw server's loop
+        os.environ["WSLAB_UVLOOP"] = "1"  # wslab's switch for its server threads
 
     if args.kind == "raw":
         ready = threading.Event()

@@ -79,3 +79,30 @@ def test_quick_benchmark_runs_every_server_and_writes_the_report() -> None:
     table = (out / "benchmarks.md").read_text()
     assert "## Echo" in table and "## Broadcast" in table and "## Idle" in table
     assert all((out / f"{name}.png").stat().st_size > 0 for name in ("echo", "broadcast", "idle"))
+
+
+def test_uvloop_is_opt_in_and_serves(monkeypatch: pytest.MonkeyPatch) -> None:
+    from websockets.sync.client import connect
+
+    from wslab import serve
+    from wslab.loopthread import new_event_loop
+
+    monkeypatch.delenv("WSLAB_UVLOOP", raising=False)
+    loop = new_event_loop()
+    assert type(loop).__module__.startswith("asyncio")  # the default: asyncio's own
+    loop.close()
+    uvloop = pytest.importorskip("uvloop", reason="uvloop is not installed here")
+    if sys.platform == "win32":
+        pytest.skip("uvloop has no Windows build")
+    monkeypatch.setenv("WSLAB_UVLOOP", "1")
+    loop = new_event_loop()
+    assert isinstance(loop, uvloop.Loop)
+    loop.close()
+    running = serve("echo", name="uvloop-echo")  # its thread's loop is uvloop's now
+    try:
+        assert isinstance(running._thread.loop, uvloop.Loop)
+        with connect(running.url, proxy=None) as ws:
+            ws.send("hello")
+            assert ws.recv(timeout=5) == "hello"
+    finally:
+        running.stop()
