@@ -43,6 +43,7 @@ PURE = [
     "classroom",
     "ratelimit",
     "origins",
+    "jsevents",
 ]
 FORBIDDEN = ("asyncio", "socket", "ipywidgets", "websockets")
 # Pure too, but built on websockets' sans-I/O parsers (frames, http11, streams).

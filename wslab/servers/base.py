@@ -23,6 +23,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from ..eventlog import EventLog
+from ..jsevents import browser_product
 from ..messages import MAX_MESSAGE_BYTES, MessageError, dumps
 from ..origins import OriginPolicy, origin_policy
 from ..ratelimit import DEFAULT_RATE_LIMIT, RATE_LIMIT_CLOSE_CODE, RateLimit
@@ -180,7 +181,8 @@ class LessonServer:
         self._next_peer += 1
         peer = f"#{self._next_peer}"
         self.peers[ws] = peer
-        self.log.record("connect", f"{peer} connected from {_address(ws)}", peer=peer)
+        where = f"{_address(ws)}{_browser(ws)}"
+        self.log.record("connect", f"{peer} connected from {where}", peer=peer)
         try:
             await self.on_connect(ws, peer)
             await self.session(ws, peer)
@@ -313,6 +315,14 @@ async def start_aiohttp(
         await runner.cleanup()
         raise
     return runner, int(runner.addresses[0][1])
+
+
+def _browser(ws: ServerConnection) -> str:
+    # A browser's connection says so in the log (its User-Agent), so that a
+    # lesson can tell the page's JavaScript from the Python clients beside it.
+    request = ws.request
+    product = browser_product(request.headers.get("User-Agent") if request else None)
+    return f" (browser: {product})" if product else ""
 
 
 _MALLOC_TUNED = False
