@@ -43,6 +43,12 @@ class Observers(Generic[T]):
 
     def notify(self, value: T) -> list[BaseException]:
         """Call every callback with ``value``; return the exceptions raised."""
+        if not self._callbacks:
+            # Nobody listens (a server's log with no widget): skip the lock and
+            # the copy; this runs for every message a server logs. Reading a
+            # list's length is atomic, and a subscriber arriving meanwhile
+            # would have missed this value under the lock too.
+            return []
         with self._lock:
             callbacks = list(self._callbacks)
         errors: list[BaseException] = []
