@@ -81,7 +81,7 @@ def test_parse_events_skips_malformed_entries_and_keeps_the_order() -> None:
     [
         (JsEvent("open", 1), "socket 1: open"),
         (JsEvent("error", 2), "socket 2: error"),
-        (JsEvent("message", 1, data="Hello!"), 'socket 1: message "Hello!"'),
+        (JsEvent("message", 1, data="Hello!"), "socket 1: message Hello!"),
         (JsEvent("close", 1, code=1000, reason="bye", was_clean=True),
          'socket 1: close 1000 "bye" (clean)'),
         (JsEvent("close", 3, code=1006, was_clean=False), "socket 3: close 1006 (not clean)"),
@@ -95,7 +95,7 @@ def test_describe_says_what_the_page_shows(event: JsEvent, line: str) -> None:
 
 
 def test_describe_cuts_a_long_message_and_keeps_markup_as_text() -> None:
-    assert describe(JsEvent("message", 1, data="x" * 200)).endswith('x…"')
+    assert describe(JsEvent("message", 1, data="x" * 200)).endswith("x…")
     # Markup stays characters (the page puts lines in with textContent).
     assert describe(JsEvent("log", text="<img src=x onerror=alert(1)>")) == (
         "<img src=x onerror=alert(1)>"
@@ -250,7 +250,7 @@ def test_a_run_reported_by_the_page_is_read_back(page_widget: JsSocket) -> None:
     assert page_widget.error == ""
     assert page_widget.report().splitlines() == [
         "socket 1: open",
-        'socket 1: message "Hello from the browser"',
+        "socket 1: message Hello from the browser",
         "Server said: Hello from the browser",
         'socket 1: close 1000 "bye" (clean)',
     ]

@@ -226,7 +226,7 @@ def describe(event: JsEvent) -> str:
     if event.type == "message":
         data = event.data
         preview = data if len(data) <= _PREVIEW_CHARS else data[: _PREVIEW_CHARS - 1] + "…"
-        return f"{who}message {json.dumps(preview, ensure_ascii=False)}"
+        return f"{who}message {preview}"
     if event.type == "close":
         clean = "clean" if event.was_clean else "not clean"
         reason = f" {json.dumps(event.reason, ensure_ascii=False)}" if event.reason else ""

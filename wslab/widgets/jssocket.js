@@ -23,11 +23,18 @@ function preview(data) {
   return String(data);
 }
 
+// As the kernel's describe() (wslab/jsevents.py): at most 80 characters
+// (code points, as Python counts them), so both list the same lines.
+function shorten(text) {
+  const chars = Array.from(text);
+  return chars.length <= 80 ? text : `${chars.slice(0, 79).join("")}…`;
+}
+
 function describe(event) {
   const who = event.socket ? `socket ${event.socket}: ` : "";
   switch (event.type) {
     case "message":
-      return `${who}message ${JSON.stringify(event.data)}`;
+      return `${who}message ${shorten(event.data)}`;
     case "close": {
       const reason = event.reason ? ` ${JSON.stringify(event.reason)}` : "";
       return `${who}close ${event.code}${reason} (${event.wasClean ? "clean" : "not clean"})`;
