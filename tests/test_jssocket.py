@@ -324,6 +324,12 @@ def test_rerun_and_close_ask_the_page(page_widget: JsSocket, monkeypatch: Any) -
     page_widget.rerun()
     page_widget.close_socket(4000, "enough")
     assert sent == [{"cmd": "run"}, {"cmd": "close", "code": 4000, "reason": "enough"}]
+    for code in (1001, 1006, 2999, 5000):  # a page's close() throws on these
+        with pytest.raises(ValueError):
+            page_widget.close_socket(code)
+    with pytest.raises(ValueError):
+        page_widget.close_socket(1000, "x" * 124)
+    assert len(sent) == 2
 
 
 # --- waiting: bounded, and quick without a browser ---------------------------------
@@ -403,9 +409,11 @@ def test_the_javascript_never_puts_data_in_as_html() -> None:
 
 
 def test_the_javascript_cleans_up_when_its_view_goes() -> None:
-    # render() returns a cleanup that hangs up (1001, as a page that goes away).
+    # render() returns a cleanup that hangs up, with a code a page may send
+    # (close(1001) would throw InvalidAccessError, and leave the socket open).
     assert re.search(r"return \(\) => \{\s*if \(current\)", JS)
-    assert 'current.stop(1001, "the page closed this view", true)' in JS
+    assert 'current.stop(1000, "the page closed this view", true)' in JS
+    assert not re.search(r"\.stop\(1001|close\(1001", JS)
 
 
 # --- the server's log tells the browser from the Python clients ------------------------

@@ -143,7 +143,11 @@ function render({ model, el }) {
       if (ignore) run.ignored = true;
       for (const socket of run.sockets) {
         if (socket.readyState === WebSocket.CONNECTING || socket.readyState === WebSocket.OPEN) {
-          socket.close(code, reason);
+          try {
+            socket.close(code, reason);
+          } catch (error) {
+            socket.close(); // a code a page may not send: close without one
+          }
         }
       }
     }
@@ -350,11 +354,12 @@ function render({ model, el }) {
   start();
 
   // The view is removed (the cell re-run, the output cleared, the widget
-  // closed): hang up like a page that goes away, and leave no timer behind.
+  // closed): hang up, and leave no timer behind. (A page may send only 1000
+  // or 3000-4999; the browser itself sends 1001 when a whole page goes away.)
   return () => {
     if (current) {
       clearTimeout(current.unreachable);
-      current.stop(1001, "the page closed this view", true);
+      current.stop(1000, "the page closed this view", true);
     }
   };
 }

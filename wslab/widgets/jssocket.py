@@ -346,7 +346,20 @@ class JsSocket(anywidget.AnyWidget):
         self.send({"cmd": "run"})
 
     def close_socket(self, code: int = 1000, reason: str = "") -> None:
-        """Ask the page to close its sockets (and stop its timers)."""
+        """Ask the page to close its sockets (and stop its timers).
+
+        Args:
+            code: 1000 or 3000-4999: the only codes a page may send (the
+                browser's ``close()`` throws ``InvalidAccessError`` on others).
+            reason: at most 123 bytes of UTF-8 (RFC 6455, section 5.5).
+
+        Raises:
+            ValueError: a code or reason a browser would refuse.
+        """
+        if code != 1000 and not 3000 <= code <= 4999:
+            raise ValueError(f"a page may close with 1000 or 3000-4999, not {code}")
+        if len(reason.encode("utf-8")) > 123:
+            raise ValueError("a close reason is at most 123 bytes of UTF-8")
         self.send({"cmd": "close", "code": code, "reason": reason})
 
     def stop(self) -> None:
