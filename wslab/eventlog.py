@@ -128,6 +128,9 @@ class EventLog:
             time=time.time(), kind=kind, direction=direction, peer=peer,
             text=mask_secrets(text), size=size, binary=binary, code=code,
         )  # fmt: skip
+        return self._keep(entry)
+
+    def _keep(self, entry: LogEntry) -> LogEntry:
         with self._lock:
             self._entries.append(entry)
             self._total += 1
@@ -137,9 +140,13 @@ class EventLog:
     def message(self, direction: Direction, data: str | bytes, peer: str = "") -> LogEntry:
         """Record a message sent or received, with its size and frame type."""
         preview, size, binary = describe_payload(data)
-        return self.record(
-            "message", preview, direction=direction, peer=peer, size=size, binary=binary
-        )
+        # record(), without its keyword arguments: a server logs every message.
+        entry: LogEntry = object.__new__(LogEntry)
+        entry.__dict__.update(
+            time=time.time(), kind="message", direction=direction, peer=peer,
+            text=mask_secrets(preview), size=size, binary=binary, code=None,
+        )  # fmt: skip
+        return self._keep(entry)
 
     def entries(self, kind: str | Iterable[str] | None = None) -> list[LogEntry]:
         """Return a snapshot of the kept entries, optionally of some kinds only."""
