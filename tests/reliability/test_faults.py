@@ -16,6 +16,7 @@ import os
 import random
 import socket
 import threading
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -24,14 +25,23 @@ from urllib.parse import urlsplit
 import pytest
 from counting import Record
 from helpers import async_wait_until, recv_json, send_json, sync_connect, wait_until
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.sync.client import ClientConnection
 
 import wslab
 from wslab.cluster import start_cluster
 from wslab.eventlog import LogEntry
+from wslab.filetransfer import (
+    CHUNK_SIZE,
+    TransferProgress,
+    file_meta,
+    iter_chunks,
+    sha256_hex,
+)
 from wslab.reconnect import ReliableSession, pending_retry_timers
 from wslab.redisbox import start_redis
 from wslab.servers.broadcast import SLOW_CLOSE_CODE, BroadcastServer
+from wslab.servers.files import FilesServer
 from wslab.servers.flaky import FlakyServer
 from wslab.timescale import scaled_time
 
@@ -254,3 +264,110 @@ def test_lesson11_redis_dropped_and_restored(fast: float, counts: Record) -> Non
     finally:
         cluster.stop()
         box.stop()
+
+
+# --- lesson 10: the files server crashed during uploads ---------------------------------
+
+
+def upload_once(url: str, name: str, data: bytes) -> int:
+    """Upload ``data`` until the server has it exactly once; return the attempts made.
+
+    After a dropped connection the client first asks for the list: a file
+    whose SHA-256 is there was saved before the drop (its "saved" was lost),
+    and is not sent again. Otherwise the whole file goes again: the server
+    kept nothing of the interrupted one.
+    """
+    sha = sha256_hex(data)
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            with sync_connect(url, open_timeout=2) as ws:
+                send_json(ws, {"type": "list"})
+                if any(f["sha256"] == sha for f in until(ws, "files")["files"]):
+                    return attempts
+                send_json(ws, file_meta(name, data, "text/plain"))
+                assert until(ws, "ready")["size"] == len(data)
+                for chunk in iter_chunks(data):
+                    ws.send(chunk)
+                assert until(ws, "saved")["sha256"] == sha
+                return attempts
+        except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError):
+            time.sleep(0.002)
+
+
+def test_lesson10_crashes_during_uploads_leave_no_partial_file(
+    rng: random.Random, counts: Record
+) -> None:
+    server = wslab.serve("files")
+    app = server.app
+    assert isinstance(app, FilesServer) and app.directory is not None
+    directory, partial = app.directory, app.directory / ".partial"
+    files = {
+        f"notes-{n}.txt": rng.randbytes(rng.randint(1, 6) * CHUNK_SIZE + 7).hex().encode()
+        for n in range(16)
+    }  # 130 KiB to 780 KiB each: several chunks, room to interrupt
+    attempts: dict[str, int] = {}
+    done = threading.Event()
+    armed = threading.Event()  # crash at the next chunk that arrives
+    crashed = threading.Event()
+    failed: list[str] = []
+    dropped = partial_seen = 0
+
+    async def crash_now() -> None:
+        nonlocal dropped
+        dropped += await app.crash()
+        crashed.set()
+
+    def watch(progress: TransferProgress) -> None:
+        # On the server's thread, in the middle of receiving a file.
+        if progress.status == "active" and 0 < progress.done < progress.size and armed.is_set():
+            armed.clear()
+            asyncio.get_running_loop().create_task(crash_now())
+        elif progress.status == "failed":
+            failed.append(progress.detail)
+
+    app.progress.subscribe(watch)
+
+    def uploader() -> None:
+        for name, data in files.items():
+            attempts[name] = upload_once(server.url, name, data)
+        done.set()
+
+    thread = threading.Thread(target=uploader, name="uploader")
+    thread.start()
+    try:
+        for _ in range(CRASHES):
+            crashed.clear()
+            if rng.random() < 0.75:  # mostly in the middle of a file...
+                armed.set()
+                while not crashed.wait(0.01) and not done.is_set():
+                    pass
+            if not crashed.is_set():  # ...sometimes at any moment
+                armed.clear()
+                time.sleep(rng.random() * 0.01)
+                server.call(crash_now())
+            # Every interrupted upload was thrown away as its session ended.
+            partial_seen += len(list(partial.iterdir()))
+            time.sleep(rng.random() * 0.01)
+            server.call(app.restart())
+    finally:
+        thread.join(60)
+    assert done.is_set()
+    aborted = len(failed)
+    assert aborted > 0 and set(failed) <= {"disconnected"}
+    stored = {f.sha256: f for f in app.files.values()}
+    on_disk = sorted(p.name for p in directory.iterdir() if p.is_file())
+    lost = sum(1 for data in files.values() if sha256_hex(data) not in stored)
+    duplicated = len(app.files) - len(stored)
+    assert (lost, duplicated, partial_seen) == (0, 0, 0)
+    assert list(partial.iterdir()) == []
+    assert on_disk == sorted(app.files)  # nothing but the complete files
+    for name in on_disk:
+        assert sha256_hex((directory / name).read_bytes()) == app.files[name].sha256
+    counts(
+        f"lesson 10: {CRASHES} crashes during {len(files)} uploads, {dropped} connections "
+        f"dropped, {aborted} transfers interrupted and discarded, "
+        f"{sum(attempts.values()) - len(files)} reconnects; {lost} files lost, "
+        f"{duplicated} duplicated, {partial_seen} partial files left after a crash"
+    )

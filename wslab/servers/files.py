@@ -23,6 +23,12 @@ fails it; bytes without a file-meta are refused. Each mistake gets ONE
 until the client's next text message, and a failed or interrupted file
 leaves nothing on disk. Other clients never notice.
 
+A crash (:meth:`FilesServer.crash`, what a dying process does to its
+sockets) drops every transfer in flight, and its partial file with it;
+:meth:`FilesServer.restart` listens again on the same port, with the files
+already stored. A client whose upload was cut asks for ``list`` after
+reconnecting: a file whose SHA-256 is there was saved before the drop.
+
 Files live in a temporary directory of this server's own
 (``tempfile.mkdtemp``), removed when the server stops, under names made safe
 by :func:`~wslab.filetransfer.sanitize_filename` and never overwritten
@@ -33,6 +39,7 @@ moved into place only once complete.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import tempfile
@@ -43,7 +50,9 @@ from ssl import SSLContext
 from typing import IO, Any
 
 from websockets.asyncio.server import ServerConnection
+from websockets.asyncio.server import serve as ws_serve
 
+from ..faults import ConnectionTracker, crash_server
 from ..filetransfer import (
     ALLOWED_TYPES,
     CHUNK_SIZE,
@@ -123,6 +132,8 @@ class FilesServer(LessonServer):
         self.progress: Observers[TransferProgress] = Observers()
         self._incoming: dict[ServerConnection, _Incoming] = {}
         self._reserved: dict[str, int] = {}  # names (and sizes) of files coming in
+        self._tracker = ConnectionTracker()
+        self._address: tuple[str, int, SSLContext | None] = ("", 0, None)
 
     # --- the directory lives as long as the server listens ---------------------------
 
@@ -131,14 +142,49 @@ class FilesServer(LessonServer):
         (directory / _PARTIAL).mkdir()
         self.directory = directory
         try:
-            return await super().listen(host, port, ssl)
+            port = await super().listen(host, port, ssl)
         except BaseException:
             self._remove_directory()
             raise
+        self._address = (host, port, ssl)
+        return port
+
+    def serve_options(self) -> dict[str, Any]:
+        return {**super().serve_options(), "create_connection": self._tracker.connection_class()}
+
+    # --- faults: run on the server's loop (``running.call(server.app.crash())``) -----
+
+    async def crash(self) -> int:
+        """Stop listening and drop every connection without a close frame.
+
+        Each transfer in flight ends as a disconnect: its partial file is
+        deleted. The stored files stay. Idempotent.
+
+        Returns:
+            How many connections were dropped.
+        """
+        server = self._server
+        if server is None or not server.is_serving():
+            return 0
+        dropped = await crash_server(server, self._tracker)
+        self.log.record("crash", f"crashed: dropped {dropped} connection(s) without a close frame")
+        return dropped
+
+    async def restart(self) -> None:
+        """Listen again on the same port after :meth:`crash`. Idempotent."""
+        if self._server is not None and self._server.is_serving():
+            return
+        host, port, ssl = self._address
+        self._server = await ws_serve(self.handler, host, port, ssl=ssl, **self.serve_options())
+        self.log.record("restart", f"listening again on port {port}")
 
     async def close(self, grace: float) -> None:
         try:
             await super().close(grace)
+            # Any connection still here never finished its handshake (one that
+            # arrived as a crash began, say): it must not outlive the server.
+            if self._tracker.abort_all():
+                await asyncio.sleep(0)
         finally:
             for ws, incoming in list(self._incoming.items()):
                 self._discard(incoming, self.peers.get(ws, "?"), "server stopping")

@@ -47,6 +47,7 @@ from websockets.asyncio.server import serve as ws_serve
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
+from ..faults import stop_accepting
 from ..messages import MessageError, parse_message, require_text
 from ..observable import Observers
 from ..outbox import Envelope, Inbox, validate_client_id, validate_message_id
@@ -236,6 +237,7 @@ class FlakyServer(LessonServer):
         server = self._server
         if not self._listening or server is None:
             return 0
+        await stop_accepting(server)
         # Close the listening socket first, at once (websockets' own close()
         # would do it in a task, after we return), so that no new connection
         # slips in while the old ones are dropped.
