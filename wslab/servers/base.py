@@ -181,6 +181,9 @@ class LessonServer:
         self._next_peer += 1
         peer = f"#{self._next_peer}"
         self.peers[ws] = peer
+        # Our own 101 response is never read again, and its headers cost about
+        # a kilobyte per connection for as long as it stays open (benchmarks/).
+        ws.response = None
         where = f"{_address(ws)}{_browser(ws)}"
         self.log.record("connect", f"{peer} connected from {where}", peer=peer)
         try:
