@@ -404,8 +404,8 @@ def bench_idle(subjects: list[Subject], steps: list[int], processes: int) -> lis
                 "connections": counts[1:],
                 "open_seconds": timings,
                 "rss_mb": [round(r / 2**20, 1) for r in rss],
-                "bytes_per_connection": round(per),
-                "kb_per_connection": round(per / 1024, 1),
+                "bytes_per_connection": round(per) if per == per else None,  # NaN: none opened
+                "kb_per_connection": round(per / 1024, 1) if per == per else None,
                 "held": counts[-1],
                 "note": note,
             }

@@ -70,7 +70,10 @@ def test_quick_benchmark_runs_every_server_and_writes_the_report() -> None:
         assert {"raw websockets", "wslab", "node ws"} <= answered, bench
     for row in rows:
         if row["bench"] == "idle":
-            assert row["held"] > 0 and row["bytes_per_connection"] != 0, row
+            # The slope's sign is not checked: a few connections may fit in
+            # memory the server had already (Node's heap especially).
+            assert row["held"] == row["connections"][-1] == 100, row
+            assert len(row["rss_mb"]) == 3 and isinstance(row["bytes_per_connection"], int), row
         else:
             assert row["rate"] > 0 and row["p50"] > 0 and row["p99"] >= row["p50"], row
             assert row["loadgen_cpu"] >= 0 and row["vs_raw"] is not None, row
