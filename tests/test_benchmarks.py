@@ -78,7 +78,7 @@ def test_quick_benchmark_runs_every_server_and_writes_the_report() -> None:
             assert row["rate"] > 0 and row["p50"] > 0 and row["p99"] >= row["p50"], row
             assert row["loadgen_cpu"] >= 0 and row["vs_raw"] is not None, row
     assert results["startup"]["ratio"] > 0
-    assert results["notebooks"]["notebooks"], "at least one notebook was timed"
+    assert results["notebooks"]["empty_notebook_seconds"] > 0  # a kernel ran a notebook
     table = (out / "benchmarks.md").read_text()
     assert "## Echo" in table and "## Broadcast" in table and "## Idle" in table
     assert all((out / f"{name}.png").stat().st_size > 0 for name in ("echo", "broadcast", "idle"))
