@@ -178,24 +178,38 @@ def test_04_live_chat(page: Any, lab: Lab) -> None:
     assert_badge(page, "You")
 
 
-def assert_timeline(page: Any, snippet: str, widget: str) -> Any:
-    """The timeline draws one row per attempt and one bar per retry it waited for."""
-    timeline = widget_output(page, snippet)
-    rows = timeline.locator("tr").filter(has=page.locator("td"))
+def drawn_attempts(page: Any, timeline: Any) -> list[tuple[int, int, int]]:
+    """The attempt rows a timeline shows: (number, bars in the row, bar width)."""
     drawn = []
-    for i in range(rows.count()):
-        cells = rows.nth(i).locator("td")
+    for row in timeline.locator("tr").filter(has=page.locator("td")).all():
+        cells = row.locator("td")
         number = cells.nth(0).inner_text().strip()
         if not number.startswith("#"):
             continue  # a planned retry, not an attempt
         bars = cells.nth(3).locator("div")
         width = bars.first.evaluate("d => d.getBoundingClientRect().width") if bars.count() else 0
         drawn.append((int(number[1:]), bars.count(), round(width)))
-    # The widget's own data: the client's attempts, the newest max_rows of them.
-    attempts = kernel_value(
-        page, f"[(a.number, a.delay) for a in {widget}.client.attempts[-{widget}.max_rows :]]"
+    return drawn
+
+
+def assert_timeline(page: Any, snippet: str, widget: str) -> Any:
+    """The timeline draws one row per attempt and one bar per retry it waited for."""
+    timeline = widget_output(page, snippet)
+    # The widget's own data: the client's attempts, the newest max_rows of them
+    # (compared once the page has drawn the latest, as a client may still be live).
+    for _ in range(20):
+        drawn = drawn_attempts(page, timeline)
+        attempts = kernel_value(
+            page, f"[(a.number, a.delay) for a in {widget}.client.attempts[-{widget}.max_rows :]]"
+        )
+        if [number for number, _, _ in drawn] == [number for number, _ in attempts]:
+            break
+        page.wait_for_timeout(250)
+    in_widget = kernel_value(page, f"__import__('re').findall(r'>#(\\d+)<', {widget}.table.value)")
+    assert [number for number, _, _ in drawn] == [number for number, _ in attempts], (
+        f"the page shows attempts {[n for n, _, _ in drawn]}, the widget's HTML {in_widget}, "
+        f"the client has {[n for n, _ in attempts]}"
     )
-    assert [number for number, _, _ in drawn] == [number for number, _ in attempts]
     for (number, bar_count, width), (_, delay) in zip(drawn, attempts, strict=True):
         if delay > 0:
             assert bar_count == 1, f"attempt #{number} waited {delay} s: one bar"
