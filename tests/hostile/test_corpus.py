@@ -282,8 +282,14 @@ def test_hostile_corpus(name: str, fast: float) -> None:
         after, between = target.probe(bystander)
         STATS.cases[name] = STATS.cases.get(name, 0) + len(cases)
         assert failures == [], "\n".join(failures)
-        # Nothing meant for the attacker reached the bystander.
+        # Nothing meant for the attacker reached the bystander: no error, and
+        # nothing at all except on broadcast, which relays the attacker's
+        # plain text (text is its protocol) to everyone.
         assert not [m for m in between if isinstance(m, dict) and m.get("type") == "error"]
+        if name == "broadcast":
+            assert all(m.get("type") == "broadcast" for m in between), between[:3]
+        else:
+            assert between == [], between[:3]
         assert after == before
         STATS.bystanders_ok.add(name)
     finally:
