@@ -32,9 +32,12 @@ def lab() -> Iterator[Lab]:
         yield running
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API runs, its event loop
+# counts as running in this thread, and every asyncio test after it would fail
+# ("Runner.run() cannot be called from a running event loop").
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Launch one headless Chromium for the session."""
+    """Launch one headless Chromium per test module; stop it after the module."""
     try:
         from playwright.sync_api import Error, sync_playwright
     except ImportError:
