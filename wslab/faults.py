@@ -7,8 +7,8 @@ also knows the ones still shaking hands; left alone, those would keep the
 crash waiting for a client (maybe on the very loop that waits for the
 crash) and leak their sockets when the server is replaced.
 
-Used by the ``files`` server (lesson 10) and the reliability tests; the
-``flaky`` server (lesson 5) has its own fault buttons.
+Used by the ``files`` server's crash (lesson 10) and the ``flaky`` server's
+fault buttons (lesson 5).
 """
 
 from __future__ import annotations

@@ -34,7 +34,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-import weakref
 from collections import deque
 from collections.abc import Coroutine
 from dataclasses import dataclass
@@ -47,7 +46,7 @@ from websockets.asyncio.server import serve as ws_serve
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
-from ..faults import stop_accepting
+from ..faults import ConnectionTracker, stop_accepting
 from ..messages import MessageError, parse_message, require_text
 from ..observable import Observers
 from ..outbox import Envelope, Inbox, validate_client_id, validate_message_id
@@ -119,7 +118,7 @@ class FlakyServer(LessonServer):
         self._handshakes: deque[Handshake] = deque(maxlen=MAX_HANDSHAKES)
         # Every TCP connection, from the moment it is accepted: websockets'
         # all_connections holds only those past the opening handshake.
-        self._transports: weakref.WeakSet[ServerConnection] = weakref.WeakSet()
+        self._tracker = ConnectionTracker()
 
     # --- what it is ----------------------------------------------------------
 
@@ -248,8 +247,9 @@ class FlakyServer(LessonServer):
         # in their opening handshake die too: left alone they would wait for
         # a request from a client whose loop may be the one waiting for this
         # crash (a notebook cell), and the crash would hang until the open timeout.
-        for connection in {*self._transports, *dropped}:
+        for connection in dropped:
             connection.transport.abort()
+        self._tracker.abort_all()
         self._listening = False
         server.close(close_connections=False)
         self.log.record(
@@ -330,17 +330,10 @@ class FlakyServer(LessonServer):
 
     def serve_options(self) -> dict[str, Any]:
         """websockets' options, plus a look at every handshake (to count and refuse)."""
-        tracked = self._transports
-
-        class TrackedConnection(ServerConnection):
-            def connection_made(self, transport: asyncio.BaseTransport) -> None:
-                super().connection_made(transport)
-                tracked.add(self)
-
         return {
             **super().serve_options(),
             "process_request": self._process_request,
-            "create_connection": TrackedConnection,
+            "create_connection": self._tracker.connection_class(),
         }
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
