@@ -619,7 +619,7 @@ def _plots(results: dict[str, Any], out_dir: Path) -> None:
         left.barh(names, [r["vs_raw"] or 0 for r in rows], color="#4c72b0")
         left.set_xlabel(f"{rows[0]['unit']} x raw websockets (higher is better)")
         right.barh(names, [r["cost_vs_raw"] or 0 for r in rows], color="#dd8452")
-        right.set_xlabel("server CPU per message x raw websockets (lower is better)")
+        right.set_xlabel("server CPU per message x raw (lower is better)")
         for ax in (left, right):
             ax.axvline(1.0, color="grey", lw=1)
         left.invert_yaxis()
