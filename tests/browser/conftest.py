@@ -25,9 +25,11 @@ from browserkit import (
 __all__ = ["browser", "lab", "page"]
 
 
-@pytest.fixture(scope="session")
+# Module scope: the lab and its kernels stop when a module's tests are done,
+# so the tests that run next (some count child processes) find none left.
+@pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
-    """One headless JupyterLab (serving the repository) for the whole session."""
+    """One headless JupyterLab (serving the repository) per test module."""
     with start_lab() as running:
         yield running
 

@@ -254,12 +254,14 @@ def test_07_rooms(page: Any, lab: Lab) -> None:
     view = widget_output(page, "view = RoomsView(server.app.rooms")
 
     def drawn() -> dict[str, list[str]]:
-        rooms = {}
-        for row in view.locator("tr").filter(has=page.locator("td")).all():
-            room, members = row.locator("td").all()
-            name = re.sub(r" \(\d+\)$", "", room.inner_text())
-            rooms[name] = [pill.inner_text() for pill in members.locator("span").all()]
-        return rooms
+        # Read the whole table at once: the widget redraws it on every change.
+        rows = view.evaluate(
+            """view => [...view.querySelectorAll('tr')]
+                .filter(row => row.querySelectorAll('td').length === 2)
+                .map(row => [row.cells[0].innerText,
+                             [...row.cells[1].querySelectorAll('span')].map(s => s.innerText)])"""
+        )
+        return {re.sub(r" \(\d+\)$", "", room): members for room, members in rows}
 
     # The bots keep moving between rooms: the page and the widget's own data
     # agree once the page has drawn the latest change.
