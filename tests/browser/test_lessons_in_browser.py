@@ -180,16 +180,17 @@ def test_04_live_chat(page: Any, lab: Lab) -> None:
 
 def drawn_attempts(page: Any, timeline: Any) -> list[tuple[int, int, int]]:
     """The attempt rows a timeline shows: (number, bars in the row, bar width)."""
-    drawn = []
-    for row in timeline.locator("tr").filter(has=page.locator("td")).all():
-        cells = row.locator("td")
-        number = cells.nth(0).inner_text().strip()
-        if not number.startswith("#"):
-            continue  # a planned retry, not an attempt
-        bars = cells.nth(3).locator("div")
-        width = bars.first.evaluate("d => d.getBoundingClientRect().width") if bars.count() else 0
-        drawn.append((int(number[1:]), bars.count(), round(width)))
-    return drawn
+    # Read the whole table at once: the widget redraws it on every change.
+    rows = timeline.evaluate(
+        """view => [...view.querySelectorAll('tr')]
+            .filter(row => row.cells.length >= 4 && row.cells[0].innerText.trim().startsWith('#'))
+            .map(row => {
+                const bars = row.cells[3].querySelectorAll('div');
+                return [Number(row.cells[0].innerText.trim().slice(1)), bars.length,
+                        bars.length ? Math.round(bars[0].getBoundingClientRect().width) : 0];
+            })"""
+    )
+    return [(int(number), int(count), int(width)) for number, count, width in rows]
 
 
 def assert_timeline(page: Any, snippet: str, widget: str) -> Any:
@@ -238,8 +239,11 @@ def test_05_reconnect(page: Any, lab: Lab) -> None:
 def test_06_broadcasting(page: Any, lab: Lab) -> None:
     start(page, lab, "06-broadcasting")
     board = widget_output(page, 'board = ClientBoard(title="clients (live)"')
-    rows = board.locator("tr").filter(has=page.locator("td"))
-    names = [rows.nth(i).locator("td").first.inner_text() for i in range(rows.count())]
+    # Read the whole table at once: the board redraws it on every message.
+    names = board.evaluate(
+        "view => [...view.querySelectorAll('tr')].filter(r => r.cells.length && r.cells[0]"
+        ".tagName === 'TD').map(r => r.cells[0].innerText)"
+    )
     assert names[:3] == ["Ada", "Bob", "Cy"], names
     text = board.inner_text()
     assert "hello, everyone!" in text and re.search(r"\d OPEN", text), text
