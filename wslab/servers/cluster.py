@@ -48,6 +48,43 @@ was (:mod:`wslab.gaps`): what other servers published meanwhile is missed::
 A client that connects during the gap finds the ``redis-down`` notice in its
 welcome, under ``"notice"``.
 
+At-least-once chat, nothing twice (issue 7). A client may number its chat
+messages, ``id`` 1, 2, 3, ... per client id, and keep each one until it is
+acknowledged (:class:`wslab.outbox.Outbox`); after a dropped connection it
+resends what was not acknowledged. The cluster keeps, per client id, the
+highest id it accepted, and drops a repeat instead of publishing it again::
+
+    ← {"type": "welcome", "client": "alice", ..., "last_id": 4}   resend from 5 on
+    → {"type": "chat", "id": 5, "text": "hi"}
+    ← {"type": "chat", "from": "alice", "text": "hi", "server": "A", "id": 5}   to every client
+    ← {"type": "ack", "id": 5}
+    → {"type": "chat", "id": 5, "text": "hi"}                     a resend
+    ← {"type": "ack", "id": 5, "duplicate": true}                 published once only
+    → {"type": "history"}
+    ← {"type": "history", "messages": [...]}     the last HISTORY_MAX numbered chats
+
+The welcome has ``"last_id"`` once the cluster accepted a numbered message
+from this client id (absent: 0, send everything). An id not above the last
+one accepted is a repeat; an id further ahead is accepted (a client without
+an outbox really loses messages, and the gap shows it). In ``"redis"`` mode
+the last id lives in Redis, and the check, the new last id, the history
+entry and the publish are one transaction (WATCH/MULTI/EXEC), so two servers
+handling the same resend at once publish it once, and in the order accepted:
+a client may cross a server crash to any server of the cluster. A receiver
+that was away (its server crashed) asks for ``history`` after its welcome
+and keeps what it has not seen, by ``(from, id)``: pub/sub keeps nothing for
+an absent client. If Redis cannot be reached, a numbered chat is answered
+with an error, not an ack: it stays in the client's outbox. In ``"local"``
+mode the last ids and the history are kept in the process's memory
+(:class:`wslab.outbox.Inbox`) and are lost with the process, like the rooms:
+a new process takes every resend as new. Messages without ``id`` are
+published as before, with no ack.
+
+For fault tests, on the server's loop: ``running.call(server.app.crash())``
+drops every connection without a close frame (what they sent and the server
+had not handled yet is lost with the "process"), ``crash()``'s twin
+``restart()`` listens again on the same port; Redis keeps the rest.
+
 Options come from keyword arguments or, for ``python -m wslab serve
 cluster``, from the environment: ``REDIS_URL``, ``WSLAB_CLUSTER_MODE``,
 ``WSLAB_REDIS_PREFIX`` and ``WSLAB_CLUSTER_NODE``.
@@ -56,18 +93,24 @@ cluster``, from the environment: ``REDIS_URL``, ``WSLAB_CLUSTER_MODE``,
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import os
 import secrets
 import time
+import weakref
+from ssl import SSLContext
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import ServerConnection
+from websockets.asyncio.server import serve as ws_serve
 
+from ..faults import ConnectionTracker, crash_server
 from ..gaps import redis_back_notice, redis_down_notice
 from ..messages import MessageError, dumps, parse_message, require_text
+from ..outbox import Inbox, validate_message_id
 from ..redisbox import REDIS_URL_ENV
 from ..scaling import Keys, MemoryRooms, validate_client_id, validate_room
 from ..timescale import real_seconds
@@ -75,6 +118,7 @@ from .base import LessonServer
 
 __all__ = [
     "DEFAULT_REDIS_URL",
+    "HISTORY_MAX",
     "KEY_TTL",
     "MODES",
     "MODE_ENV",
@@ -96,6 +140,8 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 REDIS_RETRY = 1.0
 #: Room keys expire a day after the last join, so an abandoned run cleans itself up.
 KEY_TTL = 24 * 3600
+#: How many numbered chat messages the history keeps (the newest).
+HISTORY_MAX = 1000
 #: Seconds to wait for Redis to accept a connection.
 REDIS_CONNECT_TIMEOUT = 2.0
 
@@ -119,7 +165,7 @@ class ClusterServer(LessonServer):
     name = "cluster"
     lessons = (11,)
     summary = "chat across server processes: local only, or shared through Redis pub/sub"
-    types = ("chat", "join", "leave", "message", "rooms")
+    types = ("chat", "history", "join", "leave", "message", "rooms")
 
     def __init__(
         self,
@@ -150,8 +196,65 @@ class ClusterServer(LessonServer):
         self._first_try: asyncio.Event | None = None
         #: When the Redis subscription was lost (``time.time()``), while it is.
         self.redis_down_since: float | None = None
+        #: Numbered chat, "local" mode only: last ids per client, and the
+        #: history; in this process's memory, lost with it.
+        self.memory_ids = Inbox()
+        self.memory_history: collections.deque[dict[str, Any]] = collections.deque(
+            maxlen=HISTORY_MAX
+        )
+        #: Resends recognised and dropped (numbered chat), by this server.
+        self.duplicates = 0
+        #: How many times :meth:`crash` crashed it.
+        self.crashes = 0
+        self._tracker = ConnectionTracker()
+        #: Connections a crash dropped: what they had sent but this server had
+        #: not handled yet dies with the "process", unhandled.
+        self._dead: weakref.WeakSet[ServerConnection] = weakref.WeakSet()
+        self._address: tuple[str, int, SSLContext | None] = ("", 0, None)
 
     # --- lifecycle ---------------------------------------------------------------
+
+    async def listen(self, host: str, port: int, ssl: SSLContext | None = None) -> int:
+        port = await super().listen(host, port, ssl)
+        self._address = (host, port, ssl)
+        return port
+
+    def serve_options(self) -> dict[str, Any]:
+        return {**super().serve_options(), "create_connection": self._tracker.connection_class()}
+
+    async def crash(self) -> int:
+        """Stop listening and drop every connection without a close frame, as a dying process.
+
+        What lives in Redis (rooms, last ids, history) stays, and so does the
+        subscription: only the WebSocket side dies. Run it on the server's
+        loop (``running.call(server.app.crash())``). Idempotent.
+
+        Returns:
+            How many connections were dropped.
+        """
+        server = self._server
+        if server is None or not server.is_serving():
+            return 0
+        self._dead.update(server.all_connections)
+        dropped = await crash_server(server, self._tracker)
+        self.crashes += 1
+        self.log.record("crash", f"crashed: dropped {dropped} connection(s) without a close frame")
+        return dropped
+
+    async def restart(self) -> None:
+        """Listen again on the same port after :meth:`crash`. Idempotent."""
+        if self._server is not None and self._server.is_serving():
+            return
+        host, port, ssl = self._address
+        self._server = await ws_serve(self.handler, host, port, ssl=ssl, **self.serve_options())
+        self.log.record("restart", f"listening again on port {port}")
+
+    async def close(self, grace: float) -> None:
+        await super().close(grace)
+        # A connection still here never finished its handshake (one that
+        # arrived as a crash began): it must not outlive the server.
+        if self._tracker.abort_all():
+            await asyncio.sleep(0)
 
     async def started(self) -> None:
         if self.mode == "redis":
@@ -314,10 +417,13 @@ class ClusterServer(LessonServer):
         self.clients[ws] = client
         self.log.record("hello", f"{peer} is {client!r}", peer=peer)
         rooms: list[str] = []
-        if not guest:
+        last_id = 0
+        if not guest:  # a guest's id is new: nothing to look up
             try:
                 rooms = await self._rooms_of(client)
                 await self._note_presence(client)
+                # What the cluster has of this client's numbered chat: resend after it.
+                last_id = await self._last_id(client)
             except MessageError as error:
                 self.log.record("error", f"{peer}: {error.message}", peer=peer)
         gap: dict[str, Any] = {}
@@ -332,6 +438,9 @@ class ClusterServer(LessonServer):
                 "server": self.node,
                 "mode": self.mode,
                 "rooms": rooms,
+                # Only for a client that numbers its chat: the welcome of one
+                # that never did stays as it was (absent means 0).
+                **({"last_id": last_id} if last_id else {}),
                 **gap,
             },
         )
@@ -343,16 +452,26 @@ class ClusterServer(LessonServer):
 
     async def on_message(self, ws: ServerConnection, peer: str, message: str | bytes) -> None:
         client = self.clients.get(ws)
-        if client is None:
-            return  # refused at connect: being closed
+        if client is None or ws in self._dead:
+            return  # refused at connect, or dropped by a crash: being closed
         try:
             request = parse_message(message, self.types)
             kind = request["type"]
             if kind == "chat":
                 text = require_text(request, "text")
-                await self._publish(
-                    {"type": "chat", "from": client, "text": text, "server": self.node}
-                )
+                chat = {"type": "chat", "from": client, "text": text, "server": self.node}
+                if "id" not in request:
+                    await self._publish(chat)
+                else:
+                    message_id = validate_message_id(request["id"])
+                    new = await self._publish_once(client, message_id, {**chat, "id": message_id})
+                    ack: dict[str, Any] = {"type": "ack", "id": message_id}
+                    if not new:
+                        self.duplicates += 1
+                        ack["duplicate"] = True
+                    await self.send_json(ws, ack)
+            elif kind == "history":
+                await self.send_json(ws, {"type": "history", "messages": await self._history()})
             elif kind == "message":
                 room = validate_room(request.get("room"))
                 text = require_text(request, "text")
@@ -381,6 +500,68 @@ class ClusterServer(LessonServer):
                 await self.send_json(ws, {"type": "rooms", "rooms": await self._rooms_of(client)})
         except MessageError as error:
             await self.send_error(ws, error)
+
+    # --- numbered chat: published once per (client, id) -------------------------------
+
+    def _last_id_key(self, client: str) -> str:
+        return f"{self.keys.prefix}client:{client}:last-id"
+
+    @property
+    def _history_key(self) -> str:
+        return f"{self.keys.prefix}history"
+
+    async def _last_id(self, client: str) -> int:
+        if self.mode == "local":
+            return self.memory_ids.last_id(client)
+        value = await self._redis_call(
+            "reading the last id", self._pub.get(self._last_id_key(client))
+        )
+        return int(value or 0)
+
+    async def _history(self) -> list[dict[str, Any]]:
+        if self.mode == "local":
+            return list(self.memory_history)
+        items = await self._redis_call(
+            "reading the history", self._pub.lrange(self._history_key, 0, -1)
+        )
+        return [json.loads(item) for item in items]
+
+    async def _publish_once(self, client: str, message_id: int, payload: dict[str, Any]) -> bool:
+        """Publish ``payload`` unless ``message_id`` is not above ``client``'s last one.
+
+        Returns:
+            True if published, False for a repeat.
+
+        Raises:
+            MessageError: ``redis-unavailable`` (not published, not acked).
+        """
+        if self.mode == "local":
+            if self.memory_ids.receive(client, message_id, payload["text"]).outcome != "new":
+                return False
+            self.memory_history.append(payload)
+            await self._deliver(dumps(payload))
+            return True
+        key, history, data = self._last_id_key(client), self._history_key, dumps(payload)
+
+        async def check_and_publish(pipe: Any) -> bool:
+            # WATCH is on: if another server changes the key before EXEC, the
+            # whole transaction is dropped and redis-py runs this again.
+            last = int(await pipe.get(key) or 0)
+            if message_id <= last:
+                return False
+            pipe.multi()
+            pipe.set(key, message_id, ex=KEY_TTL)
+            pipe.rpush(history, data).ltrim(history, -HISTORY_MAX, -1).expire(history, KEY_TTL)
+            pipe.publish(self.keys.channel, data)
+            return True
+
+        new: bool = await self._redis_call(
+            "publishing once",
+            self._pub.transaction(check_and_publish, key, value_from_callable=True),
+        )
+        if new:
+            self.log.record("publish", f"to {self.keys.channel!r}: {client} #{message_id}")
+        return new
 
     # --- rooms: in Redis, or (local mode) in this process's memory ---------------------
 
