@@ -91,3 +91,13 @@ def test_importing_wslab_starts_and_patches_nothing() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["['MainThread']", "False"]
+
+
+def test_every_widget_name_resolves_lazily() -> None:
+    import wslab.widgets as widgets
+
+    assert set(widgets.__all__) == set(widgets._HOMES)
+    for name in widgets.__all__:
+        assert isinstance(getattr(widgets, name), type), name
+    with pytest.raises(AttributeError):
+        _ = widgets.NoSuchWidget

@@ -1,29 +1,80 @@
-"""Thin ipywidgets views over wslab's plain objects."""
+"""Thin ipywidgets views over wslab's plain objects.
+
+Each widget is imported on first use (PEP 562), not all at once: a lesson
+needs two or three of them, and some pull in heavy libraries (anywidget for
+``JsSocket``), which would otherwise slow every lesson's setup cell.
+"""
 
 from __future__ import annotations
 
-from .badge import ReadyStateBadge
-from .chatbox import ChatBox
-from .classroom import ClassroomDashboard
-from .clients import ClientBoard, ClientRow
-from .cluster import ClusterView, MemoryChart
-from .feedboard import FeedBoard
-from .heartbeat import HeartbeatView
-from .jssocket import JsSocket
-from .messagelog import MessageLog
-from .progress import TransferBar
-from .rooms import RoomsView
-from .timeline import BackoffTimeline, FaultButtons, TimelineRow
-from .wire import WireInspector
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["ChatBox", "MessageLog", "ReadyStateBadge"]
-__all__ += ["RoomsView"]  # lesson 7
-__all__ += ["ClientBoard", "ClientRow"]  # lesson 6
-__all__ += ["TransferBar"]  # lesson 10
-__all__ += ["BackoffTimeline", "FaultButtons", "TimelineRow"]  # lesson 5
-__all__ += ["ClusterView", "MemoryChart"]  # lesson 11
-__all__ += ["FeedBoard"]  # lesson 12
-__all__ += ["HeartbeatView"]  # lesson 9
-__all__ += ["JsSocket"]  # the browser's own WebSocket, lessons 1, 2, 5, 7, 9
-__all__ += ["WireInspector"]  # what happens on the wire: lessons 1, 5, 8, 9, 10
-__all__ += ["ClassroomDashboard"]  # classroom mode (instructors)
+if TYPE_CHECKING:
+    from .badge import ReadyStateBadge
+    from .chatbox import ChatBox
+    from .classroom import ClassroomDashboard
+    from .clients import ClientBoard, ClientRow
+    from .cluster import ClusterView, MemoryChart
+    from .feedboard import FeedBoard
+    from .heartbeat import HeartbeatView
+    from .jssocket import JsSocket
+    from .messagelog import MessageLog
+    from .progress import TransferBar
+    from .rooms import RoomsView
+    from .timeline import BackoffTimeline, FaultButtons, TimelineRow
+    from .wire import WireInspector
+
+#: Public name → the module (in this package) that defines it.
+_HOMES = {
+    "ReadyStateBadge": "badge",  # lessons 1-4
+    "ChatBox": "chatbox",
+    "MessageLog": "messagelog",
+    "ClientBoard": "clients",  # lesson 6
+    "ClientRow": "clients",
+    "BackoffTimeline": "timeline",  # lesson 5
+    "FaultButtons": "timeline",
+    "TimelineRow": "timeline",
+    "RoomsView": "rooms",  # lesson 7
+    "HeartbeatView": "heartbeat",  # lesson 9
+    "TransferBar": "progress",  # lesson 10
+    "ClusterView": "cluster",  # lesson 11
+    "MemoryChart": "cluster",
+    "FeedBoard": "feedboard",  # lesson 12
+    "JsSocket": "jssocket",  # the browser's own WebSocket, lessons 1, 2, 5, 7, 9
+    "WireInspector": "wire",  # what happens on the wire: lessons 1, 5, 8, 9, 10
+    "ClassroomDashboard": "classroom",  # classroom mode (instructors)
+}
+
+__all__ = [
+    "BackoffTimeline",
+    "ChatBox",
+    "ClassroomDashboard",
+    "ClientBoard",
+    "ClientRow",
+    "ClusterView",
+    "FaultButtons",
+    "FeedBoard",
+    "HeartbeatView",
+    "JsSocket",
+    "MemoryChart",
+    "MessageLog",
+    "ReadyStateBadge",
+    "RoomsView",
+    "TimelineRow",
+    "TransferBar",
+    "WireInspector",
+]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{home}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
