@@ -23,12 +23,13 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from ..eventlog import EventLog
+from ..faults import ConnectionTracker, crash_server
 from ..jsevents import browser_product
 from ..messages import MAX_MESSAGE_BYTES, MessageError, dumps
 from ..origins import OriginPolicy, origin_policy
 from ..ratelimit import DEFAULT_RATE_LIMIT, RATE_LIMIT_CLOSE_CODE, RateLimit
 
-__all__ = ["LessonServer", "start_aiohttp"]
+__all__ = ["CrashableServer", "LessonServer", "start_aiohttp"]
 
 
 class _LogHandler(logging.Handler):
@@ -297,6 +298,67 @@ class LessonServer:
             await action()
         except MessageError as error:
             await self.send_error(ws, error)
+
+
+class CrashableServer(LessonServer):
+    """A lesson server that can die like a process and come back on the same port.
+
+    :meth:`crash` stops listening and drops every connection without a close
+    frame (those still in their handshake too), as a killed process would;
+    :meth:`restart` listens again on the same port. Run both on the server's
+    loop (``running.call(server.app.crash())``). Subclasses add what a crash
+    means for their own state in :meth:`before_crash`.
+
+    Attributes:
+        crashes: how many times :meth:`crash` crashed it.
+    """
+
+    def __init__(self, log: EventLog | None = None, **options: Any) -> None:
+        super().__init__(log, **options)
+        self.crashes = 0
+        self._tracker = ConnectionTracker()
+        self._address: tuple[str, int, SSLContext | None] = ("", 0, None)
+
+    async def listen(self, host: str, port: int, ssl: SSLContext | None = None) -> int:
+        port = await super().listen(host, port, ssl)
+        self._address = (host, port, ssl)  # a restart listens here again
+        return port
+
+    def serve_options(self) -> dict[str, Any]:
+        return {**super().serve_options(), "create_connection": self._tracker.connection_class()}
+
+    def before_crash(self, server: Server) -> None:
+        """Called as a crash begins, with the listener still open. Does nothing here."""
+
+    async def crash(self) -> int:
+        """Stop listening and drop every connection without a close frame. Idempotent.
+
+        Returns:
+            How many connections were dropped.
+        """
+        server = self._server
+        if server is None or not server.is_serving():
+            return 0
+        self.before_crash(server)
+        dropped = await crash_server(server, self._tracker)
+        self.crashes += 1
+        self.log.record("crash", f"crashed: dropped {dropped} connection(s) without a close frame")
+        return dropped
+
+    async def restart(self) -> None:
+        """Listen again on the same port after :meth:`crash`. Idempotent."""
+        if self._server is not None and self._server.is_serving():
+            return
+        host, port, ssl = self._address
+        self._server = await ws_serve(self.handler, host, port, ssl=ssl, **self.serve_options())
+        self.log.record("restart", f"listening again on port {port}")
+
+    async def close(self, grace: float) -> None:
+        await super().close(grace)
+        # A connection still here never finished its handshake (one that
+        # arrived as a crash began): it must not outlive the server.
+        if self._tracker.abort_all():
+            await asyncio.sleep(0)
 
 
 async def start_aiohttp(

@@ -100,21 +100,18 @@ import os
 import secrets
 import time
 import weakref
-from ssl import SSLContext
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
-from websockets.asyncio.server import ServerConnection
-from websockets.asyncio.server import serve as ws_serve
+from websockets.asyncio.server import Server, ServerConnection
 
-from ..faults import ConnectionTracker, crash_server
 from ..gaps import redis_back_notice, redis_down_notice
 from ..messages import MessageError, dumps, parse_message, require_text
 from ..outbox import Inbox, validate_message_id
 from ..redisbox import REDIS_URL_ENV
 from ..scaling import Keys, MemoryRooms, validate_client_id, validate_room
 from ..timescale import real_seconds
-from .base import LessonServer
+from .base import CrashableServer
 
 __all__ = [
     "DEFAULT_REDIS_URL",
@@ -146,7 +143,7 @@ HISTORY_MAX = 1000
 REDIS_CONNECT_TIMEOUT = 2.0
 
 
-class ClusterServer(LessonServer):
+class ClusterServer(CrashableServer):
     """Chat for a cluster: local-only forwarding, or Redis pub/sub on ``messages``.
 
     Args:
@@ -204,57 +201,18 @@ class ClusterServer(LessonServer):
         )
         #: Resends recognised and dropped (numbered chat), by this server.
         self.duplicates = 0
-        #: How many times :meth:`crash` crashed it.
-        self.crashes = 0
-        self._tracker = ConnectionTracker()
         #: Connections a crash dropped: what they had sent but this server had
         #: not handled yet dies with the "process", unhandled.
         self._dead: weakref.WeakSet[ServerConnection] = weakref.WeakSet()
-        self._address: tuple[str, int, SSLContext | None] = ("", 0, None)
 
     # --- lifecycle ---------------------------------------------------------------
 
-    async def listen(self, host: str, port: int, ssl: SSLContext | None = None) -> int:
-        port = await super().listen(host, port, ssl)
-        self._address = (host, port, ssl)
-        return port
+    # crash() and restart() are CrashableServer's. What lives in Redis (rooms,
+    # last ids, history) survives a crash, and so does the subscription: only
+    # the WebSocket side dies, as with a killed process behind a balancer.
 
-    def serve_options(self) -> dict[str, Any]:
-        return {**super().serve_options(), "create_connection": self._tracker.connection_class()}
-
-    async def crash(self) -> int:
-        """Stop listening and drop every connection without a close frame, as a dying process.
-
-        What lives in Redis (rooms, last ids, history) stays, and so does the
-        subscription: only the WebSocket side dies. Run it on the server's
-        loop (``running.call(server.app.crash())``). Idempotent.
-
-        Returns:
-            How many connections were dropped.
-        """
-        server = self._server
-        if server is None or not server.is_serving():
-            return 0
+    def before_crash(self, server: Server) -> None:
         self._dead.update(server.all_connections)
-        dropped = await crash_server(server, self._tracker)
-        self.crashes += 1
-        self.log.record("crash", f"crashed: dropped {dropped} connection(s) without a close frame")
-        return dropped
-
-    async def restart(self) -> None:
-        """Listen again on the same port after :meth:`crash`. Idempotent."""
-        if self._server is not None and self._server.is_serving():
-            return
-        host, port, ssl = self._address
-        self._server = await ws_serve(self.handler, host, port, ssl=ssl, **self.serve_options())
-        self.log.record("restart", f"listening again on port {port}")
-
-    async def close(self, grace: float) -> None:
-        await super().close(grace)
-        # A connection still here never finished its handshake (one that
-        # arrived as a crash began): it must not outlive the server.
-        if self._tracker.abort_all():
-            await asyncio.sleep(0)
 
     async def started(self) -> None:
         if self.mode == "redis":

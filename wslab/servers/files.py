@@ -39,7 +39,6 @@ moved into place only once complete.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import tempfile
@@ -50,9 +49,7 @@ from ssl import SSLContext
 from typing import IO, Any
 
 from websockets.asyncio.server import ServerConnection
-from websockets.asyncio.server import serve as ws_serve
 
-from ..faults import ConnectionTracker, crash_server
 from ..filetransfer import (
     ALLOWED_TYPES,
     CHUNK_SIZE,
@@ -69,7 +66,7 @@ from ..filetransfer import (
 )
 from ..messages import MessageError, parse_message, require_text
 from ..observable import Observers
-from .base import LessonServer
+from .base import CrashableServer
 
 __all__ = ["MAX_STORE_BYTES", "FilesServer", "StoredFile"]
 
@@ -101,7 +98,7 @@ class _Incoming:
     handle: IO[bytes] | None = None
 
 
-class FilesServer(LessonServer):
+class FilesServer(CrashableServer):
     """Stores uploaded files after checking type, size and SHA-256; serves them back."""
 
     name = "files"
@@ -132,8 +129,6 @@ class FilesServer(LessonServer):
         self.progress: Observers[TransferProgress] = Observers()
         self._incoming: dict[ServerConnection, _Incoming] = {}
         self._reserved: dict[str, int] = {}  # names (and sizes) of files coming in
-        self._tracker = ConnectionTracker()
-        self._address: tuple[str, int, SSLContext | None] = ("", 0, None)
 
     # --- the directory lives as long as the server listens ---------------------------
 
@@ -146,45 +141,15 @@ class FilesServer(LessonServer):
         except BaseException:
             self._remove_directory()
             raise
-        self._address = (host, port, ssl)
         return port
 
-    def serve_options(self) -> dict[str, Any]:
-        return {**super().serve_options(), "create_connection": self._tracker.connection_class()}
-
-    # --- faults: run on the server's loop (``running.call(server.app.crash())``) -----
-
-    async def crash(self) -> int:
-        """Stop listening and drop every connection without a close frame.
-
-        Each transfer in flight ends as a disconnect: its partial file is
-        deleted. The stored files stay. Idempotent.
-
-        Returns:
-            How many connections were dropped.
-        """
-        server = self._server
-        if server is None or not server.is_serving():
-            return 0
-        dropped = await crash_server(server, self._tracker)
-        self.log.record("crash", f"crashed: dropped {dropped} connection(s) without a close frame")
-        return dropped
-
-    async def restart(self) -> None:
-        """Listen again on the same port after :meth:`crash`. Idempotent."""
-        if self._server is not None and self._server.is_serving():
-            return
-        host, port, ssl = self._address
-        self._server = await ws_serve(self.handler, host, port, ssl=ssl, **self.serve_options())
-        self.log.record("restart", f"listening again on port {port}")
+    # --- faults: crash() and restart() are CrashableServer's. A crash ends each
+    # transfer in flight as a disconnect (its partial file is deleted); the
+    # stored files stay.
 
     async def close(self, grace: float) -> None:
         try:
             await super().close(grace)
-            # Any connection still here never finished its handshake (one that
-            # arrived as a crash began, say): it must not outlive the server.
-            if self._tracker.abort_all():
-                await asyncio.sleep(0)
         finally:
             for ws, incoming in list(self._incoming.items()):
                 self._discard(incoming, self.peers.get(ws, "?"), "server stopping")
