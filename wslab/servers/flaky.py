@@ -46,7 +46,7 @@ from websockets.asyncio.server import serve as ws_serve
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
-from ..faults import ConnectionTracker, stop_accepting
+from ..faults import ConnectionTracker, crash_server
 from ..messages import MessageError, parse_message, require_text
 from ..observable import Observers
 from ..outbox import Envelope, Inbox, validate_client_id, validate_message_id
@@ -236,30 +236,22 @@ class FlakyServer(LessonServer):
         server = self._server
         if not self._listening or server is None:
             return 0
-        await stop_accepting(server)
-        # Close the listening socket first, at once (websockets' own close()
-        # would do it in a task, after we return), so that no new connection
-        # slips in while the old ones are dropped.
-        server.server.close()
-        dropped = list(server.all_connections)
-        # abort(): close the TCP connection now, no close frame, no flushing
-        # of what is buffered: what a dying process does. Connections still
-        # in their opening handshake die too: left alone they would wait for
-        # a request from a client whose loop may be the one waiting for this
-        # crash (a notebook cell), and the crash would hang until the open timeout.
-        for connection in dropped:
-            connection.transport.abort()
-        self._tracker.abort_all()
+        # What a dying process does: every connection cut at once (no close
+        # frame, nothing flushed), those still in their opening handshake too
+        # (left alone they would wait for a request from a client whose loop
+        # may be the one waiting for this crash, a notebook cell).
+        # The crash is recorded first, before the sessions it ends record
+        # their 1006s, as the lesson reads the log in that order.
+        dropped = len(server.all_connections)
         self._listening = False
-        server.close(close_connections=False)
         self.log.record(
             "crash",
-            f"crashed: stopped listening, dropped {len(dropped)} connection"
-            f"{'' if len(dropped) == 1 else 's'} without a close frame",
+            f"crashed: stopped listening, dropped {dropped} connection"
+            f"{'' if dropped == 1 else 's'} without a close frame",
         )
         self._notify()
-        await asyncio.wait_for(server.wait_closed(), FAULT_TIMEOUT)
-        return len(dropped)
+        await crash_server(server, self._tracker)
+        return dropped
 
     async def _restart(self, refusing: bool) -> None:
         if self._listening:
@@ -327,6 +319,10 @@ class FlakyServer(LessonServer):
         if self._listening:
             await super().close(grace)
         self._listening = False
+        # A connection still in its handshake (one that arrived as a crash
+        # began) must not outlive the server.
+        if self._tracker.abort_all():
+            await asyncio.sleep(0)
 
     def serve_options(self) -> dict[str, Any]:
         """websockets' options, plus a look at every handshake (to count and refuse)."""
