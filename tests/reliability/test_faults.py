@@ -202,6 +202,63 @@ def test_lesson6_a_client_that_stops_reading_is_bounded_and_dropped(counts: Reco
         slow.close()
 
 
+def test_lesson4_chat_also_drops_a_client_that_stops_reading(counts: Record) -> None:
+    # The bound lives in LessonServer.broadcast (keep_up), so every server that
+    # broadcasts has it, not only lesson 6's.
+    limit = 64 * 1024
+    server = wslab.serve("chat")
+    app = server.app
+    app.max_backlog = limit
+    too_slow: list[LogEntry] = []
+    app.log.subscribe(lambda e: too_slow.append(e) if e.kind == "too-slow" else None)
+    slow = stalled_client(server.url)
+    try:
+        join = json.dumps({"type": "join", "name": "Slow"}).encode()
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(join))
+        slow.sendall(bytes([0x81, 0x80 | len(join)]) + mask + masked)
+        wait_until(lambda: len(app.peers) == 1)
+
+        async def small_send_buffer() -> None:
+            # Without it the kernel's own send buffer (megabytes on loopback)
+            # would take the backlog before the server's does.
+            for ws in app.peers:
+                sock = ws.transport.get_extra_info("socket")
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+
+        server.call(small_send_buffer())
+        with sync_connect(server.url) as fast, sync_connect(server.url) as publisher:
+            send_json(fast, {"type": "join", "name": "Fast"})
+            send_json(publisher, {"type": "join", "name": "Pub"})
+            count, size = 600, 900
+            got: list[int] = []
+
+            def read_all() -> None:
+                while len(got) < count:
+                    message = json.loads(fast.recv(timeout=10))
+                    if message["type"] == "chat":
+                        got.append(int(message["text"][:4]))
+
+            reader = threading.Thread(target=read_all, name="fast-reader")
+            reader.start()
+            wait_until(lambda: len(app.peers) == 3)
+            for n in range(count):
+                send_json(publisher, {"type": "chat", "text": f"{n:04d} " + "x" * size})
+                if n % 20 == 19:
+                    wait_until(lambda n=n: len(got) > n, timeout=10)
+            reader.join(30)
+            assert got == list(range(count))  # the fast client got everything, in order
+        wait_until(lambda: app.too_slow >= 1)
+        assert app.too_slow == 1
+        assert [e.code for e in too_slow] == [SLOW_CLOSE_CODE]
+        counts(
+            f"lesson 4: {count} chat messages of {size} B to 1 fast + 1 stalled client: fast got "
+            f"{len(got)}, lost 0; stalled client dropped with {SLOW_CLOSE_CODE} past {limit:,} B"
+        )
+    finally:
+        slow.close()
+
+
 # --- lesson 11: Redis dropped and restored under a cluster -----------------------------
 
 

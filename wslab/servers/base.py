@@ -12,6 +12,7 @@ import ctypes
 import logging
 import sys
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from http import HTTPStatus
 from ssl import SSLContext
@@ -21,6 +22,7 @@ from websockets.asyncio.server import Server, ServerConnection, broadcast
 from websockets.asyncio.server import serve as ws_serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
 from ..eventlog import EventLog
 from ..faults import ConnectionTracker, crash_server
@@ -29,7 +31,27 @@ from ..messages import MAX_MESSAGE_BYTES, MessageError, dumps
 from ..origins import OriginPolicy, origin_policy
 from ..ratelimit import DEFAULT_RATE_LIMIT, RATE_LIMIT_CLOSE_CODE, RateLimit
 
-__all__ = ["CrashableServer", "LessonServer", "start_aiohttp"]
+__all__ = [
+    "DEFAULT_MAX_BACKLOG",
+    "SLOW_CLOSE_CODE",
+    "SLOW_CLOSE_TIMEOUT",
+    "CrashableServer",
+    "LessonServer",
+    "start_aiohttp",
+]
+
+#: The most bytes that may wait for one client of a broadcast before it is
+#: dropped as too slow: broadcast() never waits, so without a bound a client
+#: that stopped reading would grow the server's memory for ever.
+DEFAULT_MAX_BACKLOG = 1 << 20
+#: The close code a client too slow to keep up gets: "policy violation".
+SLOW_CLOSE_CODE = 1008
+#: Real seconds a too-slow client has to take its close frame before its TCP
+#: connection is aborted (it may never read again).
+SLOW_CLOSE_TIMEOUT = 2.0
+
+
+_OPEN = State.OPEN
 
 
 class _LogHandler(logging.Handler):
@@ -63,6 +85,8 @@ class LessonServer:
     summary: ClassVar[str] = ""
     #: Messages larger than this close the connection with 1009.
     max_size: int = MAX_MESSAGE_BYTES
+    #: Bytes that may wait for one client of a broadcast (:meth:`keep_up`); None: no bound.
+    max_backlog: int | None = DEFAULT_MAX_BACKLOG
     #: Each connection's limit (real seconds); over it: close 1008. None: no limit.
     rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT
 
@@ -107,6 +131,11 @@ class LessonServer:
         # record for every frame (a third of the server's time, measured).
         self.logger.setLevel(logging.WARNING)
         self.logger.addHandler(_LogHandler(self.log))
+        #: Clients dropped for falling over :attr:`max_backlog` behind.
+        self.too_slow = 0
+        # Too slow, being closed: OPEN a moment longer, but sent nothing more.
+        self._dropping: weakref.WeakSet[ServerConnection] = weakref.WeakSet()
+        self._slow_closes: set[asyncio.Task[None]] = set()
 
     # --- options for websockets.serve -----------------------------------
 
@@ -166,6 +195,9 @@ class LessonServer:
             for connection in list(self.peers):
                 connection.transport.abort()
             await asyncio.sleep(0)
+        for task in list(self._slow_closes):
+            task.cancel()
+        await asyncio.gather(*self._slow_closes, return_exceptions=True)
 
     # --- lifecycle hooks, run on the server's loop -----------------------
 
@@ -276,15 +308,60 @@ class LessonServer:
         and skips connections that are not OPEN: the seed's
         ``readyState === OPEN`` check, done for us.
         """
-        from websockets.protocol import State
-
-        targets = [ws for ws in connections if ws.state is State.OPEN]
+        targets = self.keep_up(connections)
         if targets:
             message = dumps(obj)
             broadcast(targets, message)
             preview = f"{message} → {', '.join(self.peers.get(ws, '?') for ws in targets)}"
             self.log.message("out", preview if len(preview) < 200 else message)
         return len(targets)
+
+    def keep_up(self, connections: Iterable[ServerConnection]) -> list[ServerConnection]:
+        """The OPEN connections to write to now; those too far behind are dropped.
+
+        A connection with more than :attr:`max_backlog` bytes still waiting
+        gets nothing more and is closed with :data:`SLOW_CLOSE_CODE` (aborted
+        if it does not take the close frame within :data:`SLOW_CLOSE_TIMEOUT`),
+        so one client that stopped reading cannot grow the server's memory.
+        """
+        limit, dropping = self.max_backlog, self._dropping
+        targets: list[ServerConnection] = []
+        for ws in connections:
+            if ws.state is not _OPEN or ws in dropping:
+                continue
+            if limit is not None:
+                waiting = ws.transport.get_write_buffer_size()
+                if waiting > limit:
+                    self.drop_too_slow(ws, waiting)
+                    continue
+            targets.append(ws)
+        return targets
+
+    def drop_too_slow(self, ws: ServerConnection, waiting: int) -> None:
+        """Close ``ws``, which has ``waiting`` bytes unread, as too slow (see :meth:`keep_up`)."""
+        peer = self.peers.get(ws, "?")
+        self.too_slow += 1
+        self._dropping.add(ws)
+        self.log.record(
+            "too-slow",
+            f"{peer} has {waiting:,} bytes unread, over the {self.max_backlog:,} allowed: "
+            f"closing it with {SLOW_CLOSE_CODE}",
+            peer=peer,
+            code=SLOW_CLOSE_CODE,
+        )
+        task = asyncio.create_task(self._close_too_slow(ws, waiting))
+        self._slow_closes.add(task)
+        task.add_done_callback(self._slow_closes.discard)
+
+    async def _close_too_slow(self, ws: ServerConnection, waiting: int) -> None:
+        try:
+            # The close frame goes behind what is waiting; a client that reads
+            # again gets it all, then a clear code. One that never does is cut.
+            await asyncio.wait_for(
+                ws.close(SLOW_CLOSE_CODE, f"too slow: {waiting} bytes unread"), SLOW_CLOSE_TIMEOUT
+            )
+        except TimeoutError:
+            ws.transport.abort()
 
     async def send_error(self, ws: ServerConnection, error: MessageError) -> None:
         """Answer a bad message: an error object to that client only."""

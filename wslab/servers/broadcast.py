@@ -37,7 +37,6 @@ demonstrations; the server itself never relays naively.
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import weakref
 from collections.abc import Sequence
@@ -58,7 +57,7 @@ from ..fanout import (
     split_by_backlog,
 )
 from ..messages import MessageError, dumps
-from .base import LessonServer
+from .base import DEFAULT_MAX_BACKLOG, SLOW_CLOSE_CODE, SLOW_CLOSE_TIMEOUT, LessonServer
 
 __all__ = [
     "DEFAULT_MAX_BACKLOG",
@@ -71,13 +70,6 @@ __all__ = [
 
 #: websockets' own default high-water mark for a connection's write buffer.
 DEFAULT_WRITE_LIMIT = 2**15
-#: The most bytes that may wait for one client before it is dropped as too slow.
-DEFAULT_MAX_BACKLOG = 1 << 20
-#: The close code a client too slow to keep up gets: "policy violation".
-SLOW_CLOSE_CODE = 1008
-#: Real seconds a too-slow client has to take its close frame before its TCP
-#: connection is aborted (it may never read again).
-SLOW_CLOSE_TIMEOUT = 2.0
 
 #: The ways :meth:`BroadcastServer.deliver` can send: the two the server relays
 #: with, and the naive loop the lesson shows going wrong.
@@ -138,10 +130,6 @@ class BroadcastServer(LessonServer):
         split_by_backlog([], len, max_backlog)  # check it now, not at the first relay
         self.max_backlog = max_backlog
         self.peak_backlog = 0
-        self.too_slow = 0
-        self._slow_closes: set[asyncio.Task[None]] = set()
-        # Too slow, being closed: OPEN a moment longer, but sent nothing more.
-        self._dropping: weakref.WeakSet[ServerConnection] = weakref.WeakSet()
         # Names outlive self.peers (which forgets a connection once its session
         # ends), so a demonstration can still say who a closed connection was.
         self._names: weakref.WeakKeyDictionary[ServerConnection, str] = weakref.WeakKeyDictionary()
@@ -258,7 +246,7 @@ class BroadcastServer(LessonServer):
                     continue
                 waiting = ws.transport.get_write_buffer_size()
                 if limit is not None and waiting > limit:
-                    self._drop_too_slow(ws)
+                    self.drop_too_slow(ws, waiting)
                     continue
                 if waiting > peak:
                     peak = waiting
@@ -294,38 +282,6 @@ class BroadcastServer(LessonServer):
             reached.append(peer)
         self._record_sent(message, reached, how)
         return reached
-
-    def _drop_too_slow(self, ws: ServerConnection) -> None:
-        peer = self.peer_of(ws)
-        waiting = _backlog(ws)
-        self.too_slow += 1
-        self._dropping.add(ws)
-        self.log.record(
-            "too-slow",
-            f"{peer} has {waiting:,} bytes unread, over the {self.max_backlog:,} allowed: "
-            f"closing it with {SLOW_CLOSE_CODE}",
-            peer=peer,
-            code=SLOW_CLOSE_CODE,
-        )
-        task = asyncio.create_task(self._close_too_slow(ws, waiting))
-        self._slow_closes.add(task)
-        task.add_done_callback(self._slow_closes.discard)
-
-    async def _close_too_slow(self, ws: ServerConnection, waiting: int) -> None:
-        try:
-            # The close frame goes behind what is waiting; a client that reads
-            # again gets it all, then a clear code. One that never does is cut.
-            await asyncio.wait_for(
-                ws.close(SLOW_CLOSE_CODE, f"too slow: {waiting} bytes unread"), SLOW_CLOSE_TIMEOUT
-            )
-        except TimeoutError:
-            ws.transport.abort()
-
-    async def close(self, grace: float) -> None:
-        await super().close(grace)
-        for task in list(self._slow_closes):
-            task.cancel()
-        await asyncio.gather(*self._slow_closes, return_exceptions=True)
 
     async def _send_waiting(self, ws: ServerConnection, message: str) -> None:
         self._waiting[ws] = self._waiting.get(ws, 0) + 1
