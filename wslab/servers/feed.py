@@ -390,9 +390,9 @@ class FeedServer(LessonServer):
                 if bucket is not None and limit is not None and not bucket.take(time.monotonic()):
                     self.log.record(
                         "refused",
-                        f"{peer}: {limit.reason}: closing with 1008",
+                        f"{peer}: {limit.reason}: closing with {RATE_LIMIT_CLOSE_CODE}",
                         peer=peer,
-                        code=1008,
+                        code=RATE_LIMIT_CLOSE_CODE,
                     )
                     sent = RATE_LIMIT_CLOSE_CODE
                     await ws.close(code=sent, message=limit.reason.encode())

@@ -8,12 +8,11 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
-from ..classroom import ClassroomSnapshot, StudentRow, is_exposed, sparkline
+from ..classroom import ClassroomSnapshot, StudentRow, exposure_warning, is_exposed, sparkline
 from ..classroom_live import (
     SNAPSHOT_INTERVAL,
     ClassroomMonitor,
     classroom_urls,
-    classroom_warning,
 )
 from ..runner import RunningServer
 from ._kernel import OnKernelThread
@@ -67,7 +66,10 @@ class ClassroomDashboard(widgets.HTML):  # type: ignore[misc]
         self.max_rows = max_rows
         self.urls = classroom_urls(server)
         self.exposed = is_exposed(server.host)
-        self.warning = classroom_warning(server)
+        # The URLs once: each lookup asks the system for its network interfaces.
+        self.warning = exposure_warning(
+            server.host, server.port, self.urls, stop=f'stop_server("{server.name}")'
+        )
         self.shown = ClassroomSnapshot()
         super().__init__(**kwargs)
         self.add_class("wslab-classroom")
