@@ -44,7 +44,6 @@ from ..jsevents import (
     PageReport,
     describe,
     is_notebook_ui_request,
-    parse_events,
     parse_report,
     unreachable_explanation,
 )
@@ -196,6 +195,10 @@ class JsSocket(anywidget.AnyWidget):
         )
         self.name = name
         self._view = ""  # the view whose run is the current one
+        # The events of this run, parsed once as they arrive: waits read them
+        # every few milliseconds, and re-parsing the whole list each time
+        # would grow with every message the page reports.
+        self._parsed: list[JsEvent] = []
         self._ui_expected = False  # whether the last wait thought a page was there
         self.on_msg(self._on_page_message)
         _kept.replace(name, lambda: self)
@@ -223,11 +226,15 @@ class JsSocket(anywidget.AnyWidget):
             self._view = report.view
             self.run += 1
             self.events, self.received, self.error, self.done = [], 0, "", False
+            self._parsed = []
             self.ready_state = 0
         elif report.view != self._view:
             return
-        if report.raw_event is not None:
-            self.events = [*self.events, report.raw_event]
+        if report.raw_event is not None and report.event is not None:
+            # In place: nothing observes this list, and a copy per event
+            # would make a long run quadratic.
+            self.events.append(report.raw_event)
+            self._parsed.append(report.event)
         if report.ready_state is not None:
             self.ready_state = report.ready_state
         if report.received is not None:
@@ -242,7 +249,7 @@ class JsSocket(anywidget.AnyWidget):
     @property
     def js_events(self) -> list[JsEvent]:
         """The events of the current run, parsed (anything malformed skipped)."""
-        return parse_events(self.events)
+        return list(self._parsed)
 
     @property
     def kinds(self) -> list[str]:
