@@ -63,6 +63,8 @@ class WireInspector(widgets.VBox):  # type: ignore[misc]
         self.tap = tap
         self.title = title
         self._lock = threading.Lock()
+        # Its own lock: the tap's thread must never wait while the kernel decodes.
+        self._pending_lock = threading.Lock()
         self._decoder = WireDecoder()
         self._fed = 0
         self._last: Chunk | None = None
@@ -153,14 +155,14 @@ class WireInspector(widgets.VBox):  # type: ignore[misc]
     def _chunk_arrived(self, _chunk: Chunk) -> None:
         # On the tap's thread: ask the kernel's thread for one refresh, not one
         # per chunk (a file upload is hundreds of chunks).
-        with self._lock:
+        with self._pending_lock:
             if self._pending:
                 return
             self._pending = True
         self._on_kernel(self._refresh_pending)()
 
     def _refresh_pending(self) -> None:
-        with self._lock:
+        with self._pending_lock:
             self._pending = False
         self.refresh()
 
