@@ -18,7 +18,15 @@ from typing import Literal
 
 from .observable import Observers
 
-__all__ = ["Direction", "EventLog", "LogEntry", "describe_payload", "mask_secrets"]
+__all__ = [
+    "Direction",
+    "EventLog",
+    "LogEntry",
+    "clock",
+    "describe_payload",
+    "mask_secrets",
+    "preview",
+]
 
 Direction = Literal["in", "out", "-"]
 
@@ -79,13 +87,22 @@ class LogEntry:
     code: int | None = None
 
 
+def preview(text: str) -> str:
+    """``text`` cut to :data:`PREVIEW_CHARS` characters, with "…" where it was cut."""
+    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+
+
+def clock(t: float) -> str:
+    """Local wall-clock time ``t`` (``time.time()``) as ``HH:MM:SS.mmm``, as logs show it."""
+    return time.strftime("%H:%M:%S", time.localtime(t)) + f".{int(t * 1000) % 1000:03d}"
+
+
 def describe_payload(data: str | bytes) -> tuple[str, int, bool]:
     """Return ``(preview, size_in_bytes, is_binary)`` for a message payload."""
     if isinstance(data, str):
         # ASCII text, the common case, is a byte per character: no need to encode.
         size = len(data) if data.isascii() else len(data.encode("utf-8", "surrogatepass"))
-        preview = data if len(data) <= PREVIEW_CHARS else data[: PREVIEW_CHARS - 1] + "…"
-        return preview, size, False
+        return preview(data), size, False
     head = bytes(data[:16]).hex(" ")
     more = " …" if len(data) > 16 else ""
     return f"<{len(data)} bytes: {head}{more}>", len(data), True

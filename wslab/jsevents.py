@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from .eventlog import preview
+
 __all__ = [
     "EVENT_TYPES",
     "NOT_RENDERED",
@@ -53,9 +55,6 @@ NOT_SHOWN: Final = (
     "the notebook page did not show the widget in time (does this JupyterLab have "
     "the anywidget extension?): the JavaScript did not run"
 )
-
-# A preview of a message longer than this is cut, as the server's log does.
-_PREVIEW_CHARS = 80
 
 
 @dataclass(frozen=True)
@@ -225,8 +224,7 @@ def describe(event: JsEvent) -> str:
     who = f"socket {event.socket}: " if event.socket else ""
     if event.type == "message":
         data = event.data
-        preview = data if len(data) <= _PREVIEW_CHARS else data[: _PREVIEW_CHARS - 1] + "…"
-        return f"{who}message {preview}"
+        return f"{who}message {preview(data)}"
     if event.type == "close":
         clean = "clean" if event.was_clean else "not clean"
         reason = f" {json.dumps(event.reason, ensure_ascii=False)}" if event.reason else ""

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import html
-import time
 from collections.abc import Iterable
 from typing import Any
 
 import ipywidgets as widgets
 import traitlets
 
-from ..eventlog import EventLog, LogEntry
+from ..eventlog import EventLog, LogEntry, clock
 from ._kernel import OnKernelThread
 
 __all__ = ["MessageLog"]
@@ -89,10 +88,7 @@ class MessageLog(widgets.HTML):  # type: ignore[misc]
 
 
 def _row(entry: LogEntry) -> str:
-    stamp = (
-        time.strftime("%H:%M:%S", time.localtime(entry.time))
-        + f".{int(entry.time * 1000) % 1000:03d}"
-    )
+    stamp = clock(entry.time)
     frame = ("binary" if entry.binary else "text") if entry.kind == "message" else entry.kind
     size = f"{entry.size} B" if entry.kind == "message" else ""
     peer = f"{html.escape(entry.peer)} " if entry.peer else ""

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import html
 import threading
-import time
 from typing import Any
 
 import ipywidgets as widgets
 import traitlets
 
+from ..eventlog import clock
 from ..wire import Direction, FrameRecord, HandshakeRecord, WireDecoder, WireNote, WireRecord
 from ..wiretap import Chunk, Wiretap
 from ._kernel import OnKernelThread
@@ -294,12 +294,7 @@ def _frame_table(frames: list[FrameRecord], max_rows: int) -> str:
 
 
 def _frame_row(frame: FrameRecord) -> str:
-    stamp = (
-        time.strftime("%H:%M:%S", time.localtime(frame.time))
-        + f".{int(frame.time * 1000) % 1000:03d}"
-        if frame.time
-        else ""
-    )
+    stamp = clock(frame.time) if frame.time else ""
     text = frame.preview
     if frame.close_code is not None:
         text = f"code {frame.close_code}" + (
