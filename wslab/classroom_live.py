@@ -48,6 +48,7 @@ from .messages import dumps
 from .observable import Observers
 from .rooms import Rooms
 from .runner import RunningServer
+from .servers.base import peer_address
 from .servers.rooms import RoomBot, RoomBotCrew
 from .timescale import nominal_seconds, real_seconds
 
@@ -102,14 +103,6 @@ def classroom_warning(server: RunningServer, stop: str | None = None) -> str:
 
 
 # --- the monitor ---------------------------------------------------------------------------
-
-
-def _address(ws: ServerConnection) -> str:
-    try:
-        host, port = ws.remote_address[:2]
-    except (TypeError, ValueError):
-        return "?"
-    return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
 
 
 def _now() -> float:
@@ -193,7 +186,7 @@ class ClassroomMonitor:
         rooms: Rooms[Any] | None = registry if isinstance(registry, Rooms) else None
         name_of = _namer(app)
         students = [
-            (peer, name_of(ws, peer), _address(ws), rooms.rooms_of(ws) if rooms else [])
+            (peer, name_of(ws, peer), peer_address(ws), rooms.rooms_of(ws) if rooms else [])
             for ws, peer in list(app.peers.items())
         ]
         by_room = {}

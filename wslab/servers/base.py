@@ -37,6 +37,7 @@ __all__ = [
     "SLOW_CLOSE_TIMEOUT",
     "CrashableServer",
     "LessonServer",
+    "peer_address",
     "start_aiohttp",
 ]
 
@@ -217,7 +218,7 @@ class LessonServer:
         # Our own 101 response is never read again, and its headers cost about
         # a kilobyte per connection for as long as it stays open (benchmarks/).
         ws.response = None
-        where = f"{_address(ws)}{_browser(ws)}"
+        where = f"{peer_address(ws)}{_browser(ws)}"
         self.log.record("connect", f"{peer} connected from {where}", peer=peer)
         try:
             await self.on_connect(ws, peer)
@@ -491,9 +492,10 @@ def _steady_malloc() -> None:
     mallopt(m_mmap_threshold, 4 * 2**20)
 
 
-def _address(ws: ServerConnection) -> str:
+def peer_address(ws: ServerConnection) -> str:
+    """Where a connection comes from, ``host:port`` (``[host]:port`` for IPv6), or ``"?"``."""
     try:
         host, port = ws.remote_address[:2]
     except (TypeError, ValueError):
         return "?"
-    return f"{host}:{port}"
+    return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
