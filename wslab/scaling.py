@@ -171,6 +171,15 @@ class Keys:
         """A SET: the client ids in ``room``."""
         return f"{self.prefix}room:{room}:members"
 
+    def last_id(self, client: str) -> str:
+        """A STRING: the highest chat id the cluster accepted from ``client``."""
+        return f"{self.prefix}client:{client}:last-id"
+
+    @property
+    def history(self) -> str:
+        """A LIST: the newest numbered chats, oldest first, for a client that was away."""
+        return f"{self.prefix}history"
+
     @property
     def presence(self) -> str:
         """A HASH: client id → the server it is connected to now."""

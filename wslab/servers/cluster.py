@@ -461,18 +461,11 @@ class ClusterServer(CrashableServer):
 
     # --- numbered chat: published once per (client, id) -------------------------------
 
-    def _last_id_key(self, client: str) -> str:
-        return f"{self.keys.prefix}client:{client}:last-id"
-
-    @property
-    def _history_key(self) -> str:
-        return f"{self.keys.prefix}history"
-
     async def _last_id(self, client: str) -> int:
         if self.mode == "local":
             return self.memory_ids.last_id(client)
         value = await self._redis_call(
-            "reading the last id", self._pub.get(self._last_id_key(client))
+            "reading the last id", self._pub.get(self.keys.last_id(client))
         )
         return int(value or 0)
 
@@ -480,7 +473,7 @@ class ClusterServer(CrashableServer):
         if self.mode == "local":
             return list(self.memory_history)
         items = await self._redis_call(
-            "reading the history", self._pub.lrange(self._history_key, 0, -1)
+            "reading the history", self._pub.lrange(self.keys.history, 0, -1)
         )
         return [json.loads(item) for item in items]
 
@@ -499,7 +492,7 @@ class ClusterServer(CrashableServer):
             self.memory_history.append(payload)
             await self._deliver(dumps(payload))
             return True
-        key, history, data = self._last_id_key(client), self._history_key, dumps(payload)
+        key, history, data = self.keys.last_id(client), self.keys.history, dumps(payload)
 
         async def check_and_publish(pipe: Any) -> bool:
             # WATCH is on: if another server changes the key before EXEC, the
