@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from ssl import SSLContext
@@ -291,17 +290,14 @@ class AuthServer(LessonServer):
 
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
         where = mask_token(request.path_qs)
-        origin = request.headers.get("Origin")
         # Browsers always send Origin, and a page cannot fake it: refusing
         # foreign origins stops cross-site WebSocket hijacking, where another
         # site's page opens our socket and the browser adds our cookie.
-        if not (self.origin_policy.allows(origin) or origin in self.allowed_origins):
-            assert origin is not None  # no Origin is always allowed
-            self.log.record("refused", f"403 for Origin {origin[:80]!r} ({where})")
-            return web.json_response(
-                error_payload("forbidden-origin", f"pages from {origin[:80]} may not connect"),
-                status=403,
-            )
+        refused = self.refused_origin(
+            request.headers.get("Origin"), also=self.allowed_origins, where=where
+        )
+        if refused is not None:
+            return web.json_response(error_payload("forbidden-origin", refused), status=403)
         ws = web.WebSocketResponse(
             max_msg_size=self.max_size, timeout=self.close_timeout, compress=False
         )
@@ -358,20 +354,14 @@ class AuthServer(LessonServer):
     async def _session(self, session: AuthSession) -> tuple[int | None, str]:
         """Read messages until the connection closes; return the close code and reason."""
         ws = session.ws
-        limit = self.rate_limit
-        bucket = None if limit is None else limit.bucket(time.monotonic())
+        limit, within = self.rate_limit, self.rate_check()
         while True:
             msg = await ws.receive()
             if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
-                if bucket is not None and limit is not None and not bucket.take(time.monotonic()):
-                    self.log.record(
-                        "refused",
-                        f"{session.peer}: {limit.reason}: closing with 1008",
-                        peer=session.peer,
-                        code=RATE_LIMIT_CLOSE_CODE,
-                    )
-                    await ws.close(code=RATE_LIMIT_CLOSE_CODE, message=limit.reason.encode())
-                    return RATE_LIMIT_CLOSE_CODE, limit.reason
+                if limit is not None and within is not None and not within():
+                    reason = self.flooded(session.peer, limit)
+                    await ws.close(code=RATE_LIMIT_CLOSE_CODE, message=reason.encode())
+                    return RATE_LIMIT_CLOSE_CODE, reason
                 # Binary frames are refused by parse_message with a clear error.
                 self.log.message("in", msg.data, session.peer)
                 await self._on_text(session, msg.data)

@@ -13,7 +13,7 @@ import logging
 import sys
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from http import HTTPStatus
 from ssl import SSLContext
 from typing import Any, ClassVar
@@ -157,16 +157,34 @@ class LessonServer:
 
         Before the upgrade: a page that may not connect never gets a WebSocket.
         """
-        origin = request.headers.get("Origin")
-        if self.origin_policy.allows(origin):
+        refused = self.refused_origin(request.headers.get("Origin"))
+        if refused is None:
+            return None
+        return ws.respond(HTTPStatus.FORBIDDEN, f"{refused}\n")
+
+    def refused_origin(
+        self, origin: str | None, *, also: Collection[str] = (), where: str = ""
+    ) -> str | None:
+        """None if a page from ``origin`` may connect; else record why and say it in words.
+
+        Every server's Origin check goes through here, websockets' and
+        aiohttp's alike (they differ only in how they answer 403).
+
+        Args:
+            origin: the request's ``Origin`` header; None (not a browser) may connect.
+            also: origins this server allows besides its policy.
+            where: what was asked for, for the log (with any token masked).
+        """
+        if self.origin_policy.allows(origin) or origin in also:
             return None
         assert origin is not None  # no Origin is always allowed
+        context = f" ({where})" if where else ""
         self.log.record(
             "refused",
-            f"403 for Origin {origin[:80]!r}: pages from there may not connect "
+            f"403 for Origin {origin[:80]!r}{context}: pages from there may not connect "
             f"(allowed: {self.origin_policy.describe()}; serve(..., origins=[...]) adds more)",
         )
-        return ws.respond(HTTPStatus.FORBIDDEN, f"Origin {origin[:80]} may not connect\n")
+        return f"pages from {origin[:80]} may not connect"
 
     # --- listening: websockets' server (an HTTP-library server overrides) ---
 
@@ -260,11 +278,31 @@ class LessonServer:
             self.log.message("in", message, peer)
             await self.on_message(ws, peer, message)
 
+    def rate_check(self) -> Callable[[], bool] | None:
+        """A new connection's rate limit: call it for each message; False means over.
+
+        None when this server has no limit. (:meth:`session` inlines the same
+        bucket: it runs for every message of every connection.)
+        """
+        limit = self.rate_limit
+        if limit is None:
+            return None
+        take = limit.bucket(time.monotonic()).take
+        return lambda: take(time.monotonic())
+
+    def flooded(self, peer: str, limit: RateLimit) -> str:
+        """Record that ``peer`` went over ``limit``; return the close reason to send."""
+        self.log.record(
+            "refused",
+            f"{peer}: {limit.reason}: closing with {RATE_LIMIT_CLOSE_CODE}",
+            peer=peer,
+            code=RATE_LIMIT_CLOSE_CODE,
+        )
+        return limit.reason
+
     async def over_rate_limit(self, ws: ServerConnection, peer: str, limit: RateLimit) -> None:
         """Close a flooding connection with 1008 and a reason that says why."""
-        self.log.record(
-            "refused", f"{peer}: {limit.reason}: closing with 1008", peer=peer, code=1008
-        )
+        self.flooded(peer, limit)
         closing = asyncio.ensure_future(ws.close(RATE_LIMIT_CLOSE_CODE, limit.reason))
         # Keep reading, and dropping, what the flood queued: websockets stops
         # reading from the socket while its queue of unread messages is full,

@@ -356,16 +356,10 @@ class FeedServer(LessonServer):
             after = parse_event_id(request.query.get("after"), what="after")
         except ValueError as exc:
             return self._refuse(request, "invalid-id", str(exc))
-        origin = request.headers.get("Origin")
-        if not self.origin_policy.allows(origin):
-            # WebSockets have no CORS: without this, any site could open /ws.
-            assert origin is not None  # no Origin is always allowed
-            self.log.record(
-                "refused",
-                f"403 for Origin {origin[:80]!r}: pages from there may not connect "
-                f"(allowed: {self.origin_policy.describe()})",
-            )
-            return _json_error(403, "forbidden-origin", f"pages from {origin[:80]} may not connect")
+        # WebSockets have no CORS: without this, any site could open /ws.
+        refused = self.refused_origin(request.headers.get("Origin"))
+        if refused is not None:
+            return _json_error(403, "forbidden-origin", refused)
         # One byte more than the limit: aiohttp refuses a message of exactly
         # max_msg_size bytes, websockets (and so the other lessons) accepts it.
         ws = web.WebSocketResponse(
@@ -383,19 +377,12 @@ class FeedServer(LessonServer):
         )
         sender = asyncio.create_task(self._ws_ticks(ws, self.feed.cursor(after)))
         sent: int | None = None  # a close code we sent because of an error
-        limit = self.rate_limit
-        bucket = None if limit is None else limit.bucket(time.monotonic())
+        limit, within = self.rate_limit, self.rate_check()
         try:
             async for msg in ws:
-                if bucket is not None and limit is not None and not bucket.take(time.monotonic()):
-                    self.log.record(
-                        "refused",
-                        f"{peer}: {limit.reason}: closing with {RATE_LIMIT_CLOSE_CODE}",
-                        peer=peer,
-                        code=RATE_LIMIT_CLOSE_CODE,
-                    )
+                if limit is not None and within is not None and not within():
                     sent = RATE_LIMIT_CLOSE_CODE
-                    await ws.close(code=sent, message=limit.reason.encode())
+                    await ws.close(code=sent, message=self.flooded(peer, limit).encode())
                     break
                 if msg.type is WSMsgType.TEXT:
                     await self._ws_text(ws, peer, msg.data)
