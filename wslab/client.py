@@ -44,6 +44,7 @@ from .events import (
     ReadyState,
 )
 from .listeners import call_listeners
+from .loopthread import call_on_loop
 from .observable import Observers
 
 __all__ = ["InvalidAccessError", "InvalidStateError", "WebSocket", "live_clients"]
@@ -336,16 +337,7 @@ class WebSocket:
     # --- internals --------------------------------------------------------------
 
     def _call_on_loop(self, callback: Callable[[], object]) -> None:
-        if self._loop.is_closed():
-            return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is self._loop:
-            callback()
-        else:
-            self._loop.call_soon_threadsafe(callback)
+        call_on_loop(self._loop, callback)
 
     def _set_state(self, state: ReadyState) -> None:
         if state != self._ready_state:

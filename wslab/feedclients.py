@@ -43,6 +43,7 @@ import aiohttp
 from .eventlog import EventLog
 from .events import ErrorEvent, Event
 from .listeners import call_listeners
+from .loopthread import call_on_loop
 from .messages import dumps
 from .observable import Observers
 from .sse import SSEParser
@@ -225,17 +226,8 @@ class _EventTarget:
             if self._task is not None:
                 self._task.cancel()
 
-        if self._loop.is_closed():
+        if not call_on_loop(self._loop, stop):
             self._ready_state = StreamState.CLOSED
-            return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is self._loop:
-            stop()
-        else:
-            self._loop.call_soon_threadsafe(stop)
 
     # --- Python conveniences ---------------------------------------------------------
 

@@ -18,9 +18,29 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-__all__ = ["LoopThread", "new_event_loop"]
+__all__ = ["LoopThread", "call_on_loop", "new_event_loop"]
 
 T = TypeVar("T")
+
+
+def call_on_loop(loop: asyncio.AbstractEventLoop, callback: Callable[[], object]) -> bool:
+    """Run ``callback`` on ``loop``: now if we are on it, else soon from its thread.
+
+    What a client's ``send()``/``close()`` needs when a cell, a widget button
+    or another thread calls it. Returns False, doing nothing, when the loop is
+    closed (the kernel restarted, say).
+    """
+    if loop.is_closed():
+        return False
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        callback()
+    else:
+        loop.call_soon_threadsafe(callback)
+    return True
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
