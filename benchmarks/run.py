@@ -358,7 +358,7 @@ def _check(subject: Subject, answers: list[dict[str, Any]]) -> None:
 
 def bench_idle(subjects: list[Subject], steps: list[int], processes: int) -> list[dict[str, Any]]:
     """Open ``steps`` idle connections (cumulative) to one server process each."""
-    from wslab.scaling import bytes_per_connection
+    from wslab.core.cluster import bytes_per_connection
 
     limit = raise_fd_limit(2 * steps[-1] + 1000)
     # Above the hard limit only a privileged process may go (root with
@@ -428,7 +428,7 @@ def bench_startup(rounds: int) -> dict[str, float]:
     from websockets.asyncio.server import serve as ws_serve
 
     from wslab import serve, stop_all
-    from wslab.loopthread import LoopThread
+    from wslab.runtime.loopthread import LoopThread
 
     async def echo(ws):  # type: ignore[no-untyped-def]
         async for message in ws:

@@ -21,8 +21,8 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
+from wslab.core.slides import SlideCell, slide_types
 from wslab.lessons import LESSONS, Lesson
-from wslab.slides import SlideCell, slide_types
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -176,7 +176,7 @@ def _with_hub_nav(nb: NotebookNode) -> None:
 
 
 def _with_slides(nb: NotebookNode) -> None:
-    """Set every cell's slide type (wslab.slides), so a lesson can be presented as slides."""
+    """Set every cell's slide type (wslab.core.slides), so a lesson can be presented as slides."""
     kinds = slide_types(
         SlideCell(c.cell_type, c.source, tuple(c.get("metadata", {}).get("tags", [])))
         for c in nb.cells

@@ -15,9 +15,10 @@ import pytest
 from helpers import FAST, wait_until, wslab_threads
 
 import wslab
-from wslab import bots, runner
-from wslab.client import WebSocket, live_clients
-from wslab.timescale import scaled_time, set_time_scale
+from wslab.clients import bots
+from wslab.clients.websocket import WebSocket, live_clients
+from wslab.core.timescale import scaled_time, set_time_scale
+from wslab.runtime import runner
 
 
 @pytest.fixture(autouse=True)

@@ -22,11 +22,11 @@ from helpers import TOO_BIG, async_wait_until, recv_json, send_json, sync_connec
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 import wslab
-from wslab.authclient import AuthClient, login_url_for
-from wslab.client import WebSocket
+from wslab.clients.auth import AuthClient, login_url_for
+from wslab.clients.websocket import WebSocket
+from wslab.core.auth import UserTable, decode_part, decode_payload, issue_token, new_secret
 from wslab.servers import SERVERS
 from wslab.servers.auth import COOKIE_NAME, AuthServer
-from wslab.tokens import UserTable, decode_part, decode_payload, issue_token, new_secret
 
 ALICE = {"username": "alice", "password": "wonderland"}
 

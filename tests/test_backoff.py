@@ -1,4 +1,4 @@
-"""wslab.backoff: the delay generator, the close-code policy and the state table."""
+"""wslab.core.reconnect: the delay generator, the close-code policy and the state table."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import wslab
-from wslab import backoff as backoff_module
-from wslab.backoff import (
+from wslab.core import reconnect as backoff_module
+from wslab.core.reconnect import (
     AUTH_CLOSE_CODES,
     BACKOFF_FACTOR,
     BACKOFF_INITIAL_DELAY,
@@ -138,7 +138,7 @@ def _run(code: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 def test_defaults_come_from_the_environment() -> None:
     done = _run(
-        "import json; from wslab.backoff import backoff; print(json.dumps(list(backoff())))",
+        "import json; from wslab.core.reconnect import backoff; print(json.dumps(list(backoff())))",
         WSLAB_BACKOFF_MAX_RETRIES="4",
         WSLAB_BACKOFF_INITIAL_DELAY="0.5",
         WSLAB_BACKOFF_MAX_DELAY="3",
@@ -149,7 +149,7 @@ def test_defaults_come_from_the_environment() -> None:
 
 
 def test_a_bad_environment_value_is_a_clear_error() -> None:
-    done = _run("import wslab.backoff", WSLAB_BACKOFF_FACTOR="two")
+    done = _run("import wslab.core.reconnect", WSLAB_BACKOFF_FACTOR="two")
     assert done.returncode != 0
     assert "WSLAB_BACKOFF_FACTOR='two' is not a number" in done.stderr
 
@@ -232,7 +232,7 @@ import json, sys, types
 package = types.ModuleType("wslab")
 package.__path__ = [{path!r}]
 sys.modules["wslab"] = package
-import wslab.backoff, wslab.outbox
+import wslab.core.reconnect, wslab.core.outbox
 print(json.dumps(sorted(m for m in ("asyncio", "socket", "ipywidgets", "websockets")
                         if m in sys.modules)))
 """

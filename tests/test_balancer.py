@@ -1,4 +1,4 @@
-"""wslab.balancer: round-robin over real backends, bytes piped both ways, pause and stop."""
+"""wslab.network.balancer: round-robin over real backends, bytes piped both ways, pause and stop."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from helpers import free_port, sync_connect, wait_until, wslab_threads
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
 import wslab
-from wslab.balancer import Balancer, Route
+from wslab.network.balancer import Balancer, Route
 
 
 @pytest.fixture

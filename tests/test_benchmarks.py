@@ -88,7 +88,7 @@ def test_uvloop_is_opt_in_and_serves(monkeypatch: pytest.MonkeyPatch) -> None:
     from websockets.sync.client import connect
 
     from wslab import serve
-    from wslab.loopthread import new_event_loop
+    from wslab.runtime.loopthread import new_event_loop
 
     monkeypatch.delenv("WSLAB_UVLOOP", raising=False)
     loop = new_event_loop()

@@ -1,4 +1,4 @@
-"""wslab.bots: scripted chat participants on their own loop thread."""
+"""wslab.clients.bots: scripted chat participants on their own loop thread."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 from helpers import async_wait_until, free_port, recv_json, send_json, sync_connect, wait_until
 
 import wslab
-from wslab import bots
-from wslab.bots import DEFAULT_BOTS, Bot, start_bots, stop_bots
-from wslab.chat import ChatSession
+from wslab.clients import bots
+from wslab.clients.bots import DEFAULT_BOTS, Bot, start_bots, stop_bots
+from wslab.clients.chat import ChatSession
 
 QUICK = (
     Bot("Bo", ("first line", "second line"), every=0.5, first=0.1),

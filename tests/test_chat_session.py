@@ -1,4 +1,4 @@
-"""wslab.chat: the lesson 4 chat client as a plain object."""
+"""wslab.clients.chat: the lesson 4 chat client as a plain object."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from helpers import async_wait_until
 
 import wslab
-from wslab.chat import ChatLine, ChatSession
+from wslab.clients.chat import ChatLine, ChatSession
 
 Join = Callable[[str, str], ChatSession]
 

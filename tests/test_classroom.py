@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wslab.classroom import (
+from wslab.core.classroom import (
     ClassroomSnapshot,
     RateMeter,
     StudentRow,

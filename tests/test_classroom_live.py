@@ -17,9 +17,9 @@ from helpers import recv_json, send_json, sync_connect, wait_until
 from websockets.exceptions import InvalidStatus
 
 import wslab
-from wslab.classroom import plan_students
-from wslab.classroom_live import ClassroomMonitor, classroom_warning, start_students
 from wslab.cli import _parser
+from wslab.clients.classroom import ClassroomMonitor, classroom_warning, start_students
+from wslab.core.classroom import plan_students
 from wslab.widgets import ClassroomDashboard
 
 ROOMS = ("general", "help", "random", "lab-a", "lab-b", "lab-c")
@@ -242,7 +242,7 @@ def test_students_who_cannot_arrive_leave_no_thread_behind() -> None:
     # Each student's connection was refused: recorded, and start() did not hang.
     assert len(crew.log.entries("error")) == 3
     crew.stop()
-    assert "no-class" not in wslab.bots.running_crews()
+    assert "no-class" not in wslab.clients.bots.running_crews()
 
 
 def test_a_class_that_cannot_arrive_in_time_leaves_no_thread_behind() -> None:
@@ -252,5 +252,5 @@ def test_a_class_that_cannot_arrive_in_time_leaves_no_thread_behind() -> None:
         url = f"ws://127.0.0.1:{silent.getsockname()[1]}/"
         with pytest.raises(TimeoutError):
             start_students(url, plan_students(2), key="stuck", timeout=0.3)
-    assert "stuck" not in wslab.bots.running_crews()
+    assert "stuck" not in wslab.clients.bots.running_crews()
     assert not [t for t in threading.enumerate() if t.name == "wslab-stuck"]

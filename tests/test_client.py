@@ -1,4 +1,4 @@
-"""wslab.client: the browser-shaped WebSocket, on the test's event loop."""
+"""wslab.clients.websocket: the browser-shaped WebSocket, on the test's event loop."""
 
 from __future__ import annotations
 
@@ -9,8 +9,13 @@ import pytest
 from helpers import TOO_BIG, async_wait_until, free_port
 
 import wslab
-from wslab.client import CLIENT_MAX_SIZE, InvalidAccessError, InvalidStateError, live_clients
-from wslab.events import Blob, CloseEvent, ErrorEvent, Event, MessageEvent, ReadyState
+from wslab.clients.websocket import (
+    CLIENT_MAX_SIZE,
+    InvalidAccessError,
+    InvalidStateError,
+    live_clients,
+)
+from wslab.core.events import Blob, CloseEvent, ErrorEvent, Event, MessageEvent, ReadyState
 
 Make = Callable[..., wslab.WebSocket]
 

@@ -11,9 +11,9 @@ import traitlets
 from helpers import async_wait_until
 
 import wslab
-from wslab.events import Blob, ReadyState
+from wslab.core.events import Blob, ReadyState
 from wslab.widgets import ClientBoard, ClientRow
-from wslab.widgets.clients import describe
+from wslab.widgets.broadcast import describe
 
 Make = Callable[..., wslab.WebSocket]
 

@@ -22,7 +22,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection
 
 import wslab
-from wslab.cluster import (
+from wslab.network.cluster import (
     Cluster,
     ClusterStartError,
     ServerProcess,
@@ -31,7 +31,7 @@ from wslab.cluster import (
     start_cluster,
     stop_cluster,
 )
-from wslab.redisbox import REDIS_URL_ENV, RedisBox, running_redis, start_redis
+from wslab.network.redisbox import REDIS_URL_ENV, RedisBox, running_redis, start_redis
 from wslab.servers import SERVERS
 from wslab.servers.cluster import DEFAULT_REDIS_URL, MODE_ENV, ClusterServer
 from wslab.widgets import ClusterView
@@ -335,7 +335,7 @@ def test_a_process_that_cannot_start_is_reported() -> None:
 def test_servers_stop_when_the_kernel_dies() -> None:
     # A "kernel" that starts a cluster and is then killed: no atexit, no stop().
     code = (
-        "from wslab.cluster import start_cluster\n"
+        "from wslab.network.cluster import start_cluster\n"
         "cluster = start_cluster(2, mode='local')\n"
         "print(*(s.pid for s in cluster.servers), flush=True)\n"
         "import time; time.sleep(60)\n"
@@ -521,7 +521,7 @@ def test_the_widget_shows_the_cluster(redis: RedisBox) -> None:
 
 
 def test_the_memory_chart() -> None:
-    from wslab.cluster import MemoryProfile
+    from wslab.network.cluster import MemoryProfile
     from wslab.widgets import MemoryChart
 
     mib = 1 << 20

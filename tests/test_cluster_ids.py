@@ -16,7 +16,7 @@ from websockets.exceptions import ConnectionClosedError
 from websockets.sync.client import ClientConnection
 
 import wslab
-from wslab.redisbox import RedisBox, start_redis
+from wslab.network.redisbox import RedisBox, start_redis
 from wslab.servers.cluster import ClusterServer
 
 

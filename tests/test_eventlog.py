@@ -1,4 +1,4 @@
-"""wslab.eventlog: what happened, recorded instead of printed."""
+"""wslab.core.eventlog: what happened, recorded instead of printed."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from wslab.eventlog import PREVIEW_CHARS, EventLog, LogEntry, describe_payload
+from wslab.core.eventlog import PREVIEW_CHARS, EventLog, LogEntry, describe_payload
 
 
 def test_record_returns_and_keeps_the_entry() -> None:

@@ -1,4 +1,4 @@
-"""wslab.events: the browser's events and readyState as plain values."""
+"""wslab.core.events: the browser's events and readyState as plain values."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from wslab.events import (
+from wslab.core.events import (
     EVENT_TYPES,
     Blob,
     CloseEvent,

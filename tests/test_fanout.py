@@ -1,4 +1,4 @@
-"""wslab.fanout: who gets a broadcast, and what may be broadcast (pure, no sockets)."""
+"""wslab.core.broadcast: who gets a broadcast, and what may be broadcast (pure, no sockets)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pytest
 
 import wslab
-from wslab.fanout import (
+from wslab.core.broadcast import (
     DELIVERIES,
     MODES,
     broadcast_message,
@@ -19,7 +19,7 @@ from wslab.fanout import (
     check_text,
     recipients,
 )
-from wslab.messages import MAX_TEXT_CHARS, MessageError
+from wslab.core.messages import MAX_TEXT_CHARS, MessageError
 
 
 @dataclass(eq=False)
@@ -149,7 +149,7 @@ import json, sys, types
 package = types.ModuleType("wslab")
 package.__path__ = [{path!r}]
 sys.modules["wslab"] = package
-import wslab.fanout, wslab.latency
+import wslab.core.broadcast, wslab.core.latency
 print(json.dumps(sorted(m for m in {forbidden!r} if m in sys.modules)))
 """
 

@@ -19,10 +19,10 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 import wslab
-from wslab.countingproxy import CountingProxy
+from wslab.core.sse import ServerSentEvent, SSEParser, encode_event
+from wslab.network.feed import CountingProxy
 from wslab.servers import SERVERS
 from wslab.servers.feed import MAX_POLL_TIMEOUT, PUBLISH_INTERVAL, RETRY_MS, FeedServer
-from wslab.sse import ServerSentEvent, SSEParser, encode_event
 
 # --- helpers ------------------------------------------------------------------------------
 
@@ -443,8 +443,8 @@ def test_port_in_use() -> None:
 
 async def test_bytes_per_message(feed: wslab.RunningServer) -> None:
     """Long polling costs more per message than SSE, and SSE more than WebSocket."""
-    from wslab.feedclients import EventSource, LongPollClient
-    from wslab.feedstats import FeedStats
+    from wslab.clients.feed import EventSource, LongPollClient
+    from wslab.state.feedstats import FeedStats
 
     proxies = {
         name: await CountingProxy("127.0.0.1", feed.port).start()

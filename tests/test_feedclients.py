@@ -1,4 +1,4 @@
-"""wslab.feedclients: EventSource and long polling against real servers; the FeedBoard.
+"""wslab.clients.feed: EventSource and long polling against real servers; the FeedBoard.
 
 The reconnection tests drop the stream on purpose (the feed server's
 ``kick``, or stopping it and serving again on the same port) and check
@@ -18,8 +18,7 @@ from aiohttp import web
 from helpers import async_wait_until
 
 import wslab
-from wslab.events import ErrorEvent
-from wslab.feedclients import (
+from wslab.clients.feed import (
     DEFAULT_RETRY_MS,
     EventSource,
     FeedMessage,
@@ -27,8 +26,9 @@ from wslab.feedclients import (
     StreamState,
     live_feed_clients,
 )
-from wslab.feedstats import FeedStats
-from wslab.widgets.feedboard import FeedBoard
+from wslab.core.events import ErrorEvent
+from wslab.state.feedstats import FeedStats
+from wslab.widgets.feed import FeedBoard
 
 Client = EventSource | LongPollClient
 

@@ -1,4 +1,4 @@
-"""wslab.feedlog and wslab.feedstats: the feed's history and the per-transport tallies."""
+"""wslab.state.feed and wslab.state.feedstats: the feed's history and the per-transport tallies."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from wslab.feedlog import MAX_ID_DIGITS, FeedEntry, FeedLog, parse_event_id
-from wslab.feedstats import TRANSPORTS, FeedStats, TransportTally
+from wslab.state.feed import MAX_ID_DIGITS, FeedEntry, FeedLog, parse_event_id
+from wslab.state.feedstats import TRANSPORTS, FeedStats, TransportTally
 
 # --- parse_event_id ------------------------------------------------------------------------
 
@@ -168,7 +168,7 @@ import json, sys, types
 package = types.ModuleType("wslab")
 package.__path__ = [{path!r}]
 sys.modules["wslab"] = package
-import wslab.sse, wslab.feedlog, wslab.feedstats
+import wslab.core.sse, wslab.state.feed, wslab.state.feedstats
 print(json.dumps(sorted(m for m in {forbidden!r} if m in sys.modules)))
 """
 

@@ -20,10 +20,10 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection
 
 import wslab
-from wslab.filetransfer import CHUNK_SIZE, TransferProgress, file_meta, iter_chunks, sha256_hex
-from wslab.filetransfer_client import FileClient
-from wslab.messages import MessageError
-from wslab.runner import ServerStartError
+from wslab.clients.files import FileClient
+from wslab.core.files import CHUNK_SIZE, TransferProgress, file_meta, iter_chunks, sha256_hex
+from wslab.core.messages import MessageError
+from wslab.runtime.runner import ServerStartError
 from wslab.servers import SERVERS
 from wslab.servers.files import MAX_STORE_BYTES, FilesServer
 from wslab.widgets import TransferBar
@@ -540,7 +540,7 @@ def chunk_count_of(data: bytes) -> int:
 
 
 def test_the_progress_bar_without_a_loop() -> None:
-    from wslab.observable import Observers
+    from wslab.state.observable import Observers
 
     source: Observers[TransferProgress] = Observers()
     bar = TransferBar(source, label="x")

@@ -1,4 +1,4 @@
-"""wslab.filetransfer, without sockets: chunks, metadata, safe names, the receiver."""
+"""wslab.core.files, without sockets: chunks, metadata, safe names, the receiver."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import wslab
-from wslab.filetransfer import (
+from wslab.core.files import (
     ALLOWED_TYPES,
     CHUNK_SIZE,
     MAX_FILENAME_BYTES,
@@ -36,7 +36,7 @@ from wslab.filetransfer import (
     unique_name,
     validate_file_meta,
 )
-from wslab.messages import MessageError
+from wslab.core.messages import MessageError
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -462,7 +462,7 @@ import json, sys, types
 package = types.ModuleType("wslab")
 package.__path__ = [{str(PACKAGE_DIR)!r}]
 sys.modules["wslab"] = package
-import wslab.filetransfer
+import wslab.core.files
 print(json.dumps(sorted(m for m in {FORBIDDEN!r} if m in sys.modules)))
 """
     result = subprocess.run(

@@ -1,4 +1,4 @@
-"""wslab.heartbeat: the presets, the timing state machine and the log filters (pure).
+"""wslab.core.heartbeat: the presets, the timing state machine and the log filters (pure).
 
 The machine is driven with literal times, as the JavaScript's two timers
 would fire; exact binary fractions keep the round trips exact.
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 import wslab
-from wslab.eventlog import EventLog
-from wslab.heartbeat import (
+from wslab.core.eventlog import EventLog
+from wslab.core.heartbeat import (
     MAX_BEATS,
     PRESETS,
     TRANSITIONS,

@@ -1,4 +1,4 @@
-"""wslab.heartbeat_client and its widget, against the real ``heartbeat`` server and a middlebox.
+"""wslab.clients.heartbeat and its widget, against the real ``heartbeat`` server and a middlebox.
 
 Clients run on the test's loop; the server and the middlebox on their own
 threads. The tests' time scale makes the mobile preset (15 s / 5 s) a ping
@@ -17,18 +17,18 @@ import pytest
 from helpers import async_wait_until
 
 import wslab
-from wslab.client import WebSocket, live_clients
-from wslab.heartbeat import PRESETS, Phase
-from wslab.heartbeat_client import (
+from wslab.clients.heartbeat import (
     NO_PONG_CODE,
     HeartbeatClient,
     heartbeat_clients,
     pending_heartbeat_timers,
 )
-from wslab.middlebox import Middlebox
-from wslab.reconnect import ReconnectingWebSocket, pending_retry_timers
+from wslab.clients.reconnect import ReconnectingWebSocket, pending_retry_timers
+from wslab.clients.websocket import WebSocket, live_clients
+from wslab.core.heartbeat import PRESETS, Phase
+from wslab.core.timescale import real_seconds
+from wslab.network.middlebox import Middlebox
 from wslab.servers.heartbeat import HeartbeatServer
-from wslab.timescale import real_seconds
 from wslab.widgets import HeartbeatView
 
 #: Real seconds to wait for anything that takes a few nominal seconds.

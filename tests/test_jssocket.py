@@ -17,7 +17,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 import wslab
-from wslab.jsevents import (
+from wslab.core.jsevents import (
     NOT_RENDERED,
     NOT_SHOWN,
     REPORT_TYPE,
@@ -30,7 +30,7 @@ from wslab.jsevents import (
     parse_report,
     unreachable_explanation,
 )
-from wslab.timescale import scaled_time
+from wslab.core.timescale import scaled_time
 from wslab.widgets import JsSocket
 from wslab.widgets import jssocket as jssocket_module
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wslab.keeper import Keeper
+from wslab.runtime.keeper import Keeper
 
 
 class Thing:

@@ -1,4 +1,4 @@
-"""wslab.latency: percentiles and counts for delivery measurements (pure)."""
+"""wslab.core.latency: percentiles and counts for delivery measurements (pure)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from wslab.latency import Summary, delivered_by, percentile, summarize
+from wslab.core.latency import Summary, delivered_by, percentile, summarize
 
 
 def test_percentile_matches_numpys_linear_definition() -> None:

@@ -1,4 +1,4 @@
-"""wslab.messages: validating what clients send, before a server acts on it."""
+"""wslab.core.messages: validating what clients send, before a server acts on it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import unicodedata
 
 import pytest
 
-from wslab.messages import (
+from wslab.core.messages import (
     MAX_MESSAGE_BYTES,
     MAX_NAME_CHARS,
     MAX_TEXT_CHARS,

@@ -1,4 +1,4 @@
-"""wslab.middlebox: a proxy that forwards, then drops idle connections silently or with RST.
+"""wslab.network.middlebox: a proxy that forwards, then drops idle connections silently or with RST.
 
 Clients are websockets' synchronous client, through the box to the
 ``heartbeat`` server (which echoes). Idle limits are nominal seconds at the
@@ -17,14 +17,14 @@ from websockets.exceptions import ConnectionClosed, InvalidMessage
 from websockets.protocol import State
 
 import wslab
-from wslab.middlebox import (
+from wslab.core.timescale import real_seconds
+from wslab.network.middlebox import (
     Middlebox,
     running_middleboxes,
     start_middlebox,
     stop_middlebox,
     stop_middleboxes,
 )
-from wslab.timescale import real_seconds
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
 #: for the collector is not counted; the loop is ipykernel's, where cells run.
 COUNT_LEFTOVERS = """
 import asyncio as _asyncio, gc as _gc, json as _json, threading as _threading
-import psutil as _psutil, wslab as _wslab, wslab.bots as _bots
+import psutil as _psutil, wslab as _wslab, wslab.clients.bots as _bots
 _gc.collect()
 _me, _loop = _psutil.Process(), _asyncio.get_event_loop()
 print(_json.dumps({

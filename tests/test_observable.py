@@ -1,10 +1,10 @@
-"""wslab.observable: a thread-safe observer list."""
+"""wslab.state.observable: a thread-safe observer list."""
 
 from __future__ import annotations
 
 import threading
 
-from wslab.observable import Observers
+from wslab.state.observable import Observers
 
 
 def test_notify_calls_every_callback_in_order() -> None:

@@ -1,4 +1,4 @@
-"""wslab.outbox: numbered messages, confirmations, and the server's dedup, without sockets."""
+"""wslab.core.outbox: numbered messages, confirmations, and the server's dedup, without sockets."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from wslab.messages import MessageError
-from wslab.outbox import (
+from wslab.core.messages import MessageError
+from wslab.core.outbox import (
     MAX_CLIENT_ID_CHARS,
     MAX_PENDING,
     Envelope,

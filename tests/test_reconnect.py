@@ -1,4 +1,4 @@
-"""wslab.reconnect and its widgets: the golden rules against the real ``flaky`` server.
+"""wslab.clients.reconnect and its widgets: the golden rules against the real ``flaky`` server.
 
 The clients run on the test's loop, the server on its thread; faults are the
 server's real ones. Time runs a thousand times faster (``scaled_time(0.001)``):
@@ -17,10 +17,7 @@ import pytest
 from helpers import async_wait_until
 
 import wslab
-from wslab.backoff import ClientState
-from wslab.client import InvalidAccessError, live_clients
-from wslab.events import CloseEvent, Event, ReadyState
-from wslab.reconnect import (
+from wslab.clients.reconnect import (
     Attempt,
     ReconnectingWebSocket,
     ReliableSession,
@@ -28,8 +25,11 @@ from wslab.reconnect import (
     reconnecting_clients,
     short_reason,
 )
+from wslab.clients.websocket import InvalidAccessError, live_clients
+from wslab.core.events import CloseEvent, Event, ReadyState
+from wslab.core.reconnect import ClientState
+from wslab.core.timescale import real_seconds, scaled_time
 from wslab.servers.flaky import FlakyServer
-from wslab.timescale import real_seconds, scaled_time
 from wslab.widgets import BackoffTimeline, FaultButtons
 
 Make = Callable[..., ReconnectingWebSocket]
@@ -570,7 +570,7 @@ async def test_without_a_queue_messages_are_lost(
 
 
 async def test_session_validates_its_client_id(flaky: wslab.RunningServer) -> None:
-    from wslab.messages import MessageError
+    from wslab.core.messages import MessageError
 
     with pytest.raises(MessageError):
         ReliableSession(flaky.url, "not ok!")
@@ -739,7 +739,7 @@ async def test_fault_buttons(flaky: wslab.RunningServer, app: FlakyServer, make:
 async def test_history_is_bounded(
     flaky: wslab.RunningServer, app: FlakyServer, make: Make, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from wslab import reconnect
+    from wslab.clients import reconnect
 
     monkeypatch.setattr(reconnect, "MAX_HISTORY", 3)
     client = await opened(make, flaky.url, max_retries=4)

@@ -1,4 +1,4 @@
-"""wslab.redisbox: the embedded fakeredis server, a real Redis ($REDIS_URL), and the tap.
+"""wslab.network.redisbox: the embedded fakeredis server, a real Redis ($REDIS_URL), and the tap.
 
 The embedded server is tested always; the real one when ``REDIS_URL`` is set
 (CI starts a redis-server and sets it).
@@ -14,7 +14,8 @@ from collections.abc import Iterator
 import pytest
 from helpers import free_port, wait_until, wslab_threads
 
-from wslab.redisbox import (
+from wslab.core.cluster import Keys
+from wslab.network.redisbox import (
     REDIS_URL_ENV,
     RedisBox,
     RedisTap,
@@ -23,7 +24,6 @@ from wslab.redisbox import (
     start_redis,
     stop_redis,
 )
-from wslab.scaling import Keys
 
 REAL_REDIS = os.environ.get(REDIS_URL_ENV)
 

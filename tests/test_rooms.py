@@ -1,4 +1,4 @@
-"""wslab.rooms: the rooms registry and the room-name rule, without any socket."""
+"""wslab.state.rooms: the rooms registry and the room-name rule, without any socket."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 import wslab
+from wslab.core.messages import MessageError
 from wslab.exercises.lesson07 import CANDIDATES, STORY, receivers
-from wslab.messages import MessageError
-from wslab.rooms import (
+from wslab.state.rooms import (
     MAX_ROOM_CHARS,
     MAX_ROOMS,
     MAX_ROOMS_PER_MEMBER,
@@ -385,7 +385,7 @@ def test_the_rooms_module_imports_no_sockets_asyncio_or_widgets() -> None:
         "package = types.ModuleType('wslab')\n"
         f"package.__path__ = [{str(PACKAGE_DIR)!r}]\n"
         "sys.modules['wslab'] = package\n"
-        "import wslab.rooms\n"
+        "import wslab.state.rooms\n"
         "bad = ('asyncio', 'socket', 'ipywidgets', 'websockets')\n"
         "print(json.dumps(sorted(m for m in bad if m in sys.modules)))\n"
     )

@@ -29,8 +29,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection
 
 import wslab
-from wslab import bots
-from wslab.rooms import Rooms
+from wslab.clients import bots
 from wslab.servers import SERVERS, create_server
 from wslab.servers.rooms import (
     DEFAULT_ROOM_BOTS,
@@ -40,6 +39,7 @@ from wslab.servers.rooms import (
     parse_step,
     start_room_bots,
 )
+from wslab.state.rooms import Rooms
 from wslab.widgets import RoomsView
 
 

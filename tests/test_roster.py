@@ -1,10 +1,10 @@
-"""wslab.roster: who is online, as plain data."""
+"""wslab.core.chat: who is online, as plain data."""
 
 from __future__ import annotations
 
 import pytest
 
-from wslab.roster import NameTaken, Roster
+from wslab.core.chat import NameTaken, Roster
 
 
 def test_join_in_order() -> None:

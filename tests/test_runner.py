@@ -1,4 +1,4 @@
-"""wslab.runner: lesson servers on their own thread, kept by name."""
+"""wslab.runtime.runner: lesson servers on their own thread, kept by name."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from helpers import free_port, sync_connect, wait_until
 from websockets.exceptions import ConnectionClosed
 
-from wslab.runner import (
+from wslab.runtime.runner import (
     DEFAULT_HOST,
     RunningServer,
     ServerStartError,

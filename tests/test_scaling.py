@@ -1,4 +1,4 @@
-"""wslab.scaling: lesson 11's pure logic, without sockets."""
+"""wslab.core.cluster: lesson 11's pure logic, without sockets."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 import wslab
-from wslab.messages import MessageError
-from wslab.scaling import (
+from wslab.core.cluster import (
     GIB,
     KIB,
     MIB,
@@ -23,6 +22,7 @@ from wslab.scaling import (
     validate_client_id,
     validate_room,
 )
+from wslab.core.messages import MessageError
 
 # --- round-robin ----------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The slide rule (wslab.slides) and the slide types committed in the notebooks."""
+"""The slide rule (wslab.core.slides) and the slide types committed in the notebooks."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from wslab.slides import SlideCell, slide_type, slide_types
+from wslab.core.slides import SlideCell, slide_type, slide_types
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

@@ -1,4 +1,4 @@
-"""wslab.sse: the event-stream encoder and the WHATWG parser, without sockets.
+"""wslab.core.sse: the event-stream encoder and the WHATWG parser, without sockets.
 
 The parsing cases are the examples of the HTML standard's "Server-sent
 events" section (§9.2.6, "interpreting an event stream"), plus the edges a
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from wslab.sse import ServerSentEvent, SSEParser, encode_comment, encode_event, parse_stream
+from wslab.core.sse import ServerSentEvent, SSEParser, encode_comment, encode_event, parse_stream
 
 # --- encoding ------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""wslab.timescale: nominal vs real seconds, from the environment or the API."""
+"""wslab.core.timescale: nominal vs real seconds, from the environment or the API."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from wslab import timescale
-from wslab.timescale import (
+from wslab.core import timescale
+from wslab.core.timescale import (
     TIME_SCALE_ENV,
     nominal_seconds,
     real_seconds,

@@ -1,4 +1,4 @@
-"""wslab.tls: a local CA for wss://, checked with real TLS connections."""
+"""wslab.runtime.tls: a local CA for wss://, checked with real TLS connections."""
 
 from __future__ import annotations
 
@@ -11,7 +11,13 @@ import pytest
 from helpers import recv_json, sync_connect
 
 import wslab
-from wslab.tls import DEFAULT_IDENTITIES, MINIMUM_VERSION, LocalTLS, client_context, local_tls
+from wslab.runtime.tls import (
+    DEFAULT_IDENTITIES,
+    MINIMUM_VERSION,
+    LocalTLS,
+    client_context,
+    local_tls,
+)
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""wslab.tokens: issuing and checking JWTs, close codes, passwords, masking. No sockets."""
+"""wslab.core.auth: issuing and checking JWTs, close codes, passwords, masking. No sockets."""
 
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ import jwt
 import pytest
 
 import wslab
-from wslab.timescale import real_seconds, scaled_time
-from wslab.tokens import (
+from wslab.core.auth import (
     ALGORITHM,
     BANNED,
     CLOSE_REASONS,
@@ -38,6 +37,7 @@ from wslab.tokens import (
     mask_token,
     new_secret,
 )
+from wslab.core.timescale import real_seconds, scaled_time
 
 SECRET = b"k" * SECRET_BYTES
 OTHER = b"o" * SECRET_BYTES
@@ -343,7 +343,7 @@ import json, sys, types
 package = types.ModuleType("wslab")
 package.__path__ = [{path!r}]
 sys.modules["wslab"] = package
-import wslab.tokens
+import wslab.core.auth
 print(json.dumps(sorted(m for m in ("asyncio", "websockets", "ipywidgets", "aiohttp")
                         if m in sys.modules)))
 """

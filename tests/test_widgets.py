@@ -11,9 +11,9 @@ import traitlets
 from helpers import async_wait_until
 
 import wslab
-from wslab.chat import ChatSession
-from wslab.eventlog import EventLog
-from wslab.events import ReadyState
+from wslab.clients.chat import ChatSession
+from wslab.core.eventlog import EventLog
+from wslab.core.events import ReadyState
 from wslab.widgets import ChatBox, MessageLog, ReadyStateBadge
 from wslab.widgets._kernel import OnKernelThread
 

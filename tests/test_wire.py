@@ -1,4 +1,4 @@
-"""wslab.wire: decoding recorded bytes, built with websockets' own sans-I/O protocols.
+"""wslab.core.wire: decoding recorded bytes, built with websockets' own sans-I/O protocols.
 
 No sockets: a ClientProtocol and a ServerProtocol talk to each other in memory,
 and every byte each one sends is kept, as a wiretap between them would see it.
@@ -24,7 +24,7 @@ from websockets.http11 import Request
 from websockets.server import ServerProtocol
 from websockets.uri import parse_uri
 
-from wslab.wire import (
+from wslab.core.wire import (
     GUID,
     PREVIEW,
     FrameRecord,

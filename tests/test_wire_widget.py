@@ -10,11 +10,11 @@ import pytest
 from helpers import async_wait_until, sync_connect, wait_until
 
 import wslab
-from wslab.tls import local_tls
+from wslab.core.wire import FrameRecord, decode_streams
+from wslab.network.wire import Wiretap, start_wiretap, stop_wiretaps
+from wslab.runtime.tls import local_tls
 from wslab.widgets import WireInspector
 from wslab.widgets.wire import render
-from wslab.wire import FrameRecord, decode_streams
-from wslab.wiretap import Wiretap, start_wiretap, stop_wiretaps
 
 Make = Callable[..., wslab.WebSocket]
 

@@ -1,4 +1,4 @@
-"""wslab.wiretap: a recording TCP proxy, over real sockets."""
+"""wslab.network.wire: a recording TCP proxy, over real sockets."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from helpers import free_port, sync_connect, wait_until
 from websockets.exceptions import ConnectionClosed
 
 import wslab
-from wslab.tls import local_tls
-from wslab.wiretap import (
+from wslab.network.wire import (
     Chunk,
     Wiretap,
     hexdump,
@@ -21,6 +20,7 @@ from wslab.wiretap import (
     stop_wiretap,
     stop_wiretaps,
 )
+from wslab.runtime.tls import local_tls
 
 
 @pytest.fixture(autouse=True)

@@ -7,31 +7,38 @@ The public API, gathered from the modules (each lists its own ``__all__``)::
     ws = WebSocket(server.url)             # a client shaped like the browser's
 
 Importing wslab starts nothing and patches nothing (not the event loop either).
-(``wslab.backoff`` is the module, so the generator is ``wslab.backoff.backoff``.)
-It stays light: the later lessons' heavier clients (``wslab.authclient``,
-``wslab.feedclients``, ``wslab.tls``, ``wslab.cluster``) are imported from
+(``wslab.core.reconnect`` is the module, so the generator is ``wslab.core.reconnect.backoff``.)
+It stays light: the later lessons' heavier clients (``wslab.clients.auth``,
+``wslab.clients.feed``, ``wslab.runtime.tls``, ``wslab.network.cluster``) are imported from
 their modules, so a notebook does not pay for aiohttp or cryptography it
 does not use.
 """
 
 from __future__ import annotations
 
-from .backoff import should_reconnect
-from .bots import Bot, BotCrew, start_bots, stop_bots
-from .chat import ChatLine, ChatSession
-from .classroom import ClassroomSnapshot, RateMeter, plan_students, student_urls
-from .classroom_live import ClassroomMonitor, start_students
-from .client import InvalidAccessError, InvalidStateError, WebSocket, live_clients
-from .eventlog import EventLog, LogEntry
-from .events import Blob, CloseEvent, ErrorEvent, Event, MessageEvent, ReadyState
-from .exercises import Exercise, exercise
-from .heartbeat_client import HeartbeatClient
-from .lessons import LESSONS, Lesson, lesson
-from .messages import MessageError
-from .ratelimit import RateLimit
-from .reconnect import ReconnectingWebSocket, ReliableSession
-from .rooms import Rooms
-from .runner import (
+from wslab.clients.bots import Bot, BotCrew, start_bots, stop_bots
+from wslab.clients.chat import ChatLine, ChatSession
+from wslab.clients.classroom import ClassroomMonitor, start_students
+from wslab.clients.heartbeat import HeartbeatClient
+from wslab.clients.reconnect import ReconnectingWebSocket, ReliableSession
+from wslab.clients.websocket import InvalidAccessError, InvalidStateError, WebSocket, live_clients
+from wslab.core.classroom import ClassroomSnapshot, RateMeter, plan_students, student_urls
+from wslab.core.eventlog import EventLog, LogEntry
+from wslab.core.events import Blob, CloseEvent, ErrorEvent, Event, MessageEvent, ReadyState
+from wslab.core.messages import MessageError
+from wslab.core.ratelimit import RateLimit
+from wslab.core.reconnect import should_reconnect
+from wslab.core.timescale import (
+    nominal_seconds,
+    real_seconds,
+    scaled_time,
+    set_time_scale,
+    time_scale,
+)
+from wslab.core.wire import FrameRecord, HandshakeRecord, WireDecoder, WireNote, accept_steps
+from wslab.exercises import Exercise, exercise
+from wslab.lessons import LESSONS, Lesson, lesson
+from wslab.runtime.runner import (
     RunningServer,
     ServerStartError,
     get_ws_url,
@@ -40,8 +47,7 @@ from .runner import (
     stop_all,
     stop_server,
 )
-from .timescale import nominal_seconds, real_seconds, scaled_time, set_time_scale, time_scale
-from .wire import FrameRecord, HandshakeRecord, WireDecoder, WireNote, accept_steps
+from wslab.state.rooms import Rooms
 
 __version__ = "0.1.0"
 

@@ -20,11 +20,11 @@ import time
 from collections.abc import Sequence
 from types import FrameType
 
-from .eventlog import LogEntry
-from .lessons import LESSONS
-from .runner import DEFAULT_HOST, ServerStartError, serve
-from .servers import SERVERS
-from .timescale import set_time_scale
+from wslab.core.eventlog import LogEntry
+from wslab.core.timescale import set_time_scale
+from wslab.lessons import LESSONS
+from wslab.runtime.runner import DEFAULT_HOST, ServerStartError, serve
+from wslab.servers import SERVERS
 
 __all__ = ["main"]
 
@@ -127,7 +127,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"error: {exc.strerror}", file=sys.stderr)
         return 1
     # Said once it listens, so it names the real port and the URLs to give students.
-    from .classroom_live import classroom_warning  # psutil and the rooms server: only here
+    from wslab.clients.classroom import classroom_warning  # psutil and the rooms server: only here
 
     warning = classroom_warning(running, stop="Ctrl-C")
     if warning:

@@ -35,7 +35,7 @@ from browserkit import (
 
 __all__: list[str] = []
 
-# One bar per second waited, this many pixels wide (wslab.widgets.timeline).
+# One bar per second waited, this many pixels wide (wslab.widgets.reconnect).
 PIXELS_PER_SECOND = 8
 
 

@@ -33,8 +33,8 @@ from helpers import TOO_BIG, recv_json, send_json, sync_connect
 from websockets.sync.client import ClientConnection
 
 import wslab
-from wslab.filetransfer import file_meta
-from wslab.ratelimit import RateLimit
+from wslab.core.files import file_meta
+from wslab.core.ratelimit import RateLimit
 
 __all__ = [
     "CASES",

@@ -36,8 +36,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection
 
 import wslab
-from wslab.filetransfer import file_meta
-from wslab.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
+from wslab.core.files import file_meta
+from wslab.core.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
 from wslab.servers import SERVERS
 
 

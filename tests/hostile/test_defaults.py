@@ -1,7 +1,7 @@
 """Security defaults: the rate limit, the Origin policy, masked tokens, loopback, TLS.
 
-The pure parts (:mod:`wslab.ratelimit`, :mod:`wslab.origins`,
-:func:`wslab.eventlog.mask_secrets`) are tested without sockets; the rest
+The pure parts (:mod:`wslab.core.ratelimit`, :mod:`wslab.core.origins`,
+:func:`wslab.core.eventlog.mask_secrets`) are tested without sockets; the rest
 against the servers themselves.
 """
 
@@ -17,16 +17,17 @@ import pytest
 from helpers import sync_connect
 
 import wslab
-from wslab import cli, runner
-from wslab.eventlog import EventLog, mask_secrets
-from wslab.origins import ALLOW_ALL, OriginPolicy, origin_policy
-from wslab.ratelimit import (
+from wslab import cli
+from wslab.core.eventlog import EventLog, mask_secrets
+from wslab.core.origins import ALLOW_ALL, OriginPolicy, origin_policy
+from wslab.core.ratelimit import (
     DEFAULT_BURST,
     DEFAULT_RATE,
     DEFAULT_RATE_LIMIT,
     RateLimit,
     TokenBucket,
 )
+from wslab.runtime import runner
 from wslab.servers import SERVERS, create_server
 from wslab.servers.base import LessonServer
 
@@ -215,7 +216,7 @@ def test_the_cli_binds_loopback_by_default() -> None:
 
 
 def test_tls_is_modern() -> None:
-    from wslab.tls import local_tls
+    from wslab.runtime.tls import local_tls
 
     tls = local_tls()
     for context in (tls.server, tls.client):
@@ -236,7 +237,7 @@ def test_tls_is_modern() -> None:
 
 
 def test_a_tls_1_1_client_is_refused() -> None:
-    from wslab.tls import local_tls
+    from wslab.runtime.tls import local_tls
 
     tls = local_tls()
     server = wslab.serve("echo", ssl=tls.server)
@@ -261,10 +262,10 @@ def test_lesson_server_accepts_the_options_as_keywords() -> None:
 
 
 def test_the_proxies_listen_on_loopback_by_default() -> None:
-    from wslab.balancer import Balancer
-    from wslab.countingproxy import CountingProxy
-    from wslab.middlebox import Middlebox
-    from wslab.wiretap import Wiretap
+    from wslab.network.balancer import Balancer
+    from wslab.network.feed import CountingProxy
+    from wslab.network.middlebox import Middlebox
+    from wslab.network.wire import Wiretap
 
     # start_wiretap and start_middlebox pass their options on to these.
     for call in (Wiretap, Middlebox, Balancer):
@@ -274,7 +275,7 @@ def test_the_proxies_listen_on_loopback_by_default() -> None:
 
 
 async def test_the_browser_shaped_client_never_logs_its_token() -> None:
-    from wslab.client import WebSocket
+    from wslab.clients.websocket import WebSocket
 
     server = wslab.serve("auth")
     token = server.app.issue("alice")

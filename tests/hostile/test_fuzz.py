@@ -2,7 +2,7 @@
 
 Two layers:
 
-- the pure validators (:func:`~wslab.messages.parse_message`, names, rooms,
+- the pure validators (:func:`~wslab.core.messages.parse_message`, names, rooms,
   client ids, file names and metadata, tokens, event ids) get any value at
   all and may only answer with their own refusal (``MessageError``,
   ``TokenRejected``, ``ValueError``), never crash with anything else;
@@ -33,12 +33,12 @@ from hypothesis import strategies as st
 from websockets.sync.client import ClientConnection
 
 import wslab
-from wslab.feedlog import parse_event_id
-from wslab.filetransfer import sanitize_filename, validate_file_meta
-from wslab.messages import MessageError, parse_message, validate_name
-from wslab.outbox import validate_client_id, validate_message_id
-from wslab.rooms import validate_room_name
-from wslab.tokens import TokenRejected, check_token, new_secret
+from wslab.core.auth import TokenRejected, check_token, new_secret
+from wslab.core.files import sanitize_filename, validate_file_meta
+from wslab.core.messages import MessageError, parse_message, validate_name
+from wslab.core.outbox import validate_client_id, validate_message_id
+from wslab.state.feed import parse_event_id
+from wslab.state.rooms import validate_room_name
 
 SETTINGS = settings(
     max_examples=40,

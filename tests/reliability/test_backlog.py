@@ -1,10 +1,10 @@
-"""wslab.fanout.split_by_backlog: who is too far behind to keep (pure, no sockets)."""
+"""wslab.core.broadcast.split_by_backlog: who is too far behind to keep (pure, no sockets)."""
 
 from __future__ import annotations
 
 import pytest
 
-from wslab.fanout import split_by_backlog
+from wslab.core.broadcast import split_by_backlog
 
 
 def test_split_keeps_order_and_drops_only_those_over_the_limit() -> None:

@@ -2,7 +2,7 @@
 
 Two ``cluster`` servers in ``"redis"`` mode share one Redis (``$REDIS_URL``,
 CI's real redis-server, or the embedded fakeredis). A sender numbers its chat
-messages and keeps them in an :class:`~wslab.outbox.Outbox` until acked; a
+messages and keeps them in an :class:`~wslab.core.outbox.Outbox` until acked; a
 receiver, on the other server, counts what reaches it. Twenty crashes, at
 seeded random moments, hit one server or the other: every connection
 aborted without a close frame, then listening again on the same port. Each
@@ -37,8 +37,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 import wslab
-from wslab.outbox import Outbox
-from wslab.redisbox import RedisBox, start_redis
+from wslab.core.outbox import Outbox
+from wslab.network.redisbox import RedisBox, start_redis
 from wslab.servers.cluster import ClusterServer
 
 CRASHES = 20

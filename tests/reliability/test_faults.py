@@ -29,21 +29,15 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.sync.client import ClientConnection
 
 import wslab
-from wslab.cluster import start_cluster
-from wslab.eventlog import LogEntry
-from wslab.filetransfer import (
-    CHUNK_SIZE,
-    TransferProgress,
-    file_meta,
-    iter_chunks,
-    sha256_hex,
-)
-from wslab.reconnect import ReliableSession, pending_retry_timers
-from wslab.redisbox import start_redis
+from wslab.clients.reconnect import ReliableSession, pending_retry_timers
+from wslab.core.eventlog import LogEntry
+from wslab.core.files import CHUNK_SIZE, TransferProgress, file_meta, iter_chunks, sha256_hex
+from wslab.core.timescale import scaled_time
+from wslab.network.cluster import start_cluster
+from wslab.network.redisbox import start_redis
 from wslab.servers.broadcast import SLOW_CLOSE_CODE, BroadcastServer
 from wslab.servers.files import FilesServer
 from wslab.servers.flaky import FlakyServer
-from wslab.timescale import scaled_time
 
 CRASHES = 20
 

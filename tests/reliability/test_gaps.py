@@ -1,10 +1,10 @@
-"""wslab.gaps: the notices that tell clients what a Redis gap made them miss (pure)."""
+"""wslab.core.gaps: the notices that tell clients what a Redis gap made them miss (pure)."""
 
 from __future__ import annotations
 
 import pytest
 
-from wslab.gaps import NOTICE_EVENTS, redis_back_notice, redis_down_notice
+from wslab.core.gaps import NOTICE_EVENTS, redis_back_notice, redis_down_notice
 
 
 def test_down_notice_says_what_will_be_missed() -> None:

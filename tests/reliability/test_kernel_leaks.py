@@ -88,7 +88,7 @@ class Kernel:
         for index, cell in enumerate(cells):
             if index in slower:
                 self.run_ok(
-                    f"from wslab.timescale import set_time_scale\nset_time_scale({STORM_SCALE})"
+                    f"from wslab.core.timescale import set_time_scale\nset_time_scale({STORM_SCALE})"
                 )
             self.run_ok(cell)
             if index in slower:
@@ -128,7 +128,7 @@ def test_interrupt_mid_demo_then_run_all_leaks_nothing(kernel: Kernel, counts: R
     baseline = kernel.count()
     # The storm demo (50 reconnecting clients, a crash, a refusing restart)
     # at full speed takes seconds: interrupted while clients are mid-retry.
-    kernel.run_ok("from wslab.timescale import set_time_scale\nset_time_scale(1)")
+    kernel.run_ok("from wslab.core.timescale import set_time_scale\nset_time_scale(1)")
     msg_id = kernel.client.execute(cells[storm])
     time.sleep(1.0)
     kernel.manager.interrupt_kernel()

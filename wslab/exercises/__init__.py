@@ -13,6 +13,6 @@ running. ``Ellipsis`` (``answer = ...``, the placeholder) means "not tried yet".
 
 from __future__ import annotations
 
-from ._core import Exercise, Verdict, all_exercises, exercise
+from wslab.exercises._core import Exercise, Verdict, all_exercises, exercise
 
 __all__ = ["Exercise", "Verdict", "all_exercises", "exercise"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..events import MessageEvent
-from ._core import Exercise
+from wslab.core.events import MessageEvent
+from wslab.exercises._core import Exercise
 
 __all__ = ["EXERCISES"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._core import Exercise
+from wslab.exercises._core import Exercise
 
 __all__ = ["EXERCISES", "LISTENER_SETUP", "MESSAGES"]
 

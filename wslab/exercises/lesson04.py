@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._core import Exercise
+from wslab.exercises._core import Exercise
 
 __all__ = ["EXERCISES"]
 
-#: The default bots (wslab.bots.DEFAULT_BOTS), online for the whole lesson.
+#: The default bots (wslab.clients.bots.DEFAULT_BOTS), online for the whole lesson.
 _BOTS = ("Ada", "Grace")
 
-#: Every error code the chat server can answer (wslab.messages and servers/chat.py).
+#: Every error code the chat server can answer (wslab.core.messages and servers/chat.py).
 _CHAT_ERRORS = (
     "binary-not-supported",
     "invalid-json",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from ._core import Exercise
+from wslab.exercises._core import Exercise
 
 __all__ = ["EXERCISES"]
 

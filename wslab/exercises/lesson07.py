@@ -10,9 +10,9 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from ..messages import MessageError
-from ..rooms import Rooms, is_valid_room_name, validate_room_name
-from ._core import Exercise
+from wslab.core.messages import MessageError
+from wslab.exercises._core import Exercise
+from wslab.state.rooms import Rooms, is_valid_room_name, validate_room_name
 
 __all__ = ["CANDIDATES", "EXERCISES", "STORY", "receivers"]
 
@@ -36,7 +36,7 @@ STORY: tuple[tuple[str, dict[str, str]], ...] = (
 def receivers(story: Sequence[tuple[str, dict[str, str]]]) -> set[str]:
     """Who receives the story's last message, by the rooms server's rules.
 
-    Plays the story on a :class:`~wslab.rooms.Rooms` registry of names: room
+    Plays the story on a :class:`~wslab.state.rooms.Rooms` registry of names: room
     names are validated (and so lowercased), and a room message reaches the
     room's members except its sender.
 

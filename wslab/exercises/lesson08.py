@@ -1,14 +1,14 @@
 """Lesson 8 exercises: which close code, and what a JWT says to anyone who looks.
 
 The notebook runs the ``auth`` server; 8.1's course check replays each
-scenario against it, and 8.2's decodes the token with :mod:`wslab.tokens`.
+scenario against it, and 8.2's decodes the token with :mod:`wslab.core.auth`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ._core import Exercise
+from wslab.exercises._core import Exercise
 
 __all__ = ["EXERCISES", "MYSTERY_TOKEN", "SCENARIOS"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..heartbeat import PRESETS
-from ._core import Exercise
+from wslab.core.heartbeat import PRESETS
+from wslab.exercises._core import Exercise
 
 __all__ = ["ALB_IDLE_LIMIT", "EXERCISES", "worst_case_reference"]
 

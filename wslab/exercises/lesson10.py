@@ -1,15 +1,15 @@
 """Lesson 10 exercises: how many chunks a file takes, and the name a hostile one is stored under.
 
 The notebook runs the ``files`` server; the student can check both answers live
-with a :class:`~wslab.filetransfer_client.FileClient`.
+with a :class:`~wslab.clients.files.FileClient`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..filetransfer import CHUNK_SIZE, chunk_count
-from ._core import Exercise
+from wslab.core.files import CHUNK_SIZE, chunk_count
+from wslab.exercises._core import Exercise
 
 __all__ = ["EXERCISES", "HOSTILE_NAME", "PHOTO_SIZE"]
 
@@ -44,7 +44,7 @@ def _verify_chunks(answer: Any) -> str | None:
 
 
 _SOLUTION_101 = """\
-from wslab.filetransfer import CHUNK_SIZE, chunk_count
+from wslab.core.files import CHUNK_SIZE, chunk_count
 answer = -(-200_000 // CHUNK_SIZE)     # ceiling division: 3 full chunks and a short one
 assert answer == chunk_count(200_000)
 ex.check(answer)"""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..scaling import GIB, KIB, MIB, connections_that_fit, round_robin_order, server_label
-from ._core import Exercise
+from wslab.core.cluster import GIB, KIB, MIB, connections_that_fit, round_robin_order, server_label
+from wslab.exercises._core import Exercise
 
 __all__ = ["EXERCISES"]
 
@@ -37,7 +37,7 @@ def _verify_landing(answer: Any) -> str | None:
 _SOLUTION_111 = """\
 # Alice is connection 1, the monitors 2-5, Bob 6. Round-robin: 1→A 2→B 3→C 4→A 5→B 6→C.
 # Alice leaving changes nothing: plain round-robin only counts connections.
-from wslab.scaling import round_robin_order, server_label
+from wslab.core.cluster import round_robin_order, server_label
 answer = server_label(round_robin_order(3, 6)[-1])   # "C"
 ex.check(answer)"""
 
@@ -71,7 +71,7 @@ def _verify_fit(answer: Any) -> str | None:
 
 
 _SOLUTION_112 = """\
-from wslab.scaling import GIB, KIB, MIB
+from wslab.core.cluster import GIB, KIB, MIB
 answer = (GIB - 60 * MIB) // (40 * KIB)      # 24678 connections, an estimate
 # or: connections_that_fit(GIB, 40 * KIB, baseline=60 * MIB)
 ex.check(answer)"""
@@ -90,7 +90,7 @@ EXERCISES = (
             "Number the connections in the order they arrive: Alice is 1, Bob is 6.",
             "Round-robin hands out A, B, C, A, B, C, ... one per new connection, whatever "
             "happened to the earlier ones.",
-            "wslab.scaling.round_robin_order(3, 6) gives the backend index of each of six "
+            "wslab.core.cluster.round_robin_order(3, 6) gives the backend index of each of six "
             "connections; server_label() turns 0, 1, 2 into A, B, C.",
         ),
         verify=_verify_landing,
@@ -108,7 +108,7 @@ EXERCISES = (
             "The memory left for connections is 1 GiB minus the 60 MiB baseline.",
             "Put everything in the same unit: 1 GiB = 1024 MiB = 1024 * 1024 KiB.",
             "(1024 * 1024 - 60 * 1024) KiB / 40 KiB per connection; round down: a part of "
-            "a connection does not fit. wslab.scaling.connections_that_fit does it for you.",
+            "a connection does not fit. wslab.core.cluster.connections_that_fit does it for you.",
         ),
         verify=_verify_fit,
         reference=_FITS,

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..sse import SSEParser, encode_event
-from ._core import Exercise
+from wslab.core.sse import SSEParser, encode_event
+from wslab.exercises._core import Exercise
 
 __all__ = ["EXERCISES", "SCENARIOS", "TRANSPORT_NAMES"]
 

@@ -19,10 +19,10 @@ from collections.abc import Iterator, Mapping
 from types import ModuleType
 from typing import Any
 
-from .base import LessonServer
-from .chat import ChatServer
-from .echo import EchoServer
-from .slow import SlowServer
+from wslab.servers.base import LessonServer
+from wslab.servers.chat import ChatServer
+from wslab.servers.echo import EchoServer
+from wslab.servers.slow import SlowServer
 
 __all__ = ["SERVERS", "ChatServer", "EchoServer", "LessonServer", "SlowServer", "create_server"]
 

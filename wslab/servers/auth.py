@@ -39,11 +39,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from ..eventlog import EventLog
-from ..messages import MessageError, dumps, error_payload, parse_message, require_text
-from ..ratelimit import RATE_LIMIT_CLOSE_CODE, RateLimit
-from ..timescale import real_seconds
-from ..tokens import (
+from wslab.core.auth import (
     TOKEN_LIFETIME,
     TokenRejected,
     UserTable,
@@ -53,7 +49,11 @@ from ..tokens import (
     mask_token,
     new_secret,
 )
-from .base import LessonServer, start_aiohttp
+from wslab.core.eventlog import EventLog
+from wslab.core.messages import MessageError, dumps, error_payload, parse_message, require_text
+from wslab.core.ratelimit import RATE_LIMIT_CLOSE_CODE, RateLimit
+from wslab.core.timescale import real_seconds
+from wslab.servers.base import LessonServer, start_aiohttp
 
 __all__ = ["COOKIE_NAME", "LOGIN_PATH", "AuthServer", "AuthSession"]
 
@@ -84,7 +84,7 @@ class AuthServer(LessonServer):
             mallory, who is banned) by default.
         origins: more ``Origin`` values to accept besides the server's own,
             loopback pages and non-browser clients; ``"*"`` accepts all.
-        rate_limit: each connection's :class:`~wslab.ratelimit.RateLimit`,
+        rate_limit: each connection's :class:`~wslab.core.ratelimit.RateLimit`,
             None for none, ``"default"`` for 1000 messages/s.
         token_lifetime: nominal seconds a token lives (an hour).
         close_timeout: real seconds to wait for a client's answer to our close.

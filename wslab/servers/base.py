@@ -2,7 +2,7 @@
 
 A lesson server is a plain object with an ``async handler(connection)`` for
 websockets' ``serve``. It never prints: it records to ``self.log``
-(:class:`~wslab.eventlog.EventLog`), which cells read and widgets show.
+(:class:`~wslab.core.eventlog.EventLog`), which cells read and widgets show.
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
-from ..eventlog import EventLog
-from ..faults import ConnectionTracker, crash_server
-from ..jsevents import browser_product
-from ..messages import MAX_MESSAGE_BYTES, MessageError, dumps
-from ..origins import OriginPolicy, origin_policy
-from ..ratelimit import DEFAULT_RATE_LIMIT, RATE_LIMIT_CLOSE_CODE, RateLimit
+from wslab.core.eventlog import EventLog
+from wslab.core.jsevents import browser_product
+from wslab.core.messages import MAX_MESSAGE_BYTES, MessageError, dumps
+from wslab.core.origins import OriginPolicy, origin_policy
+from wslab.core.ratelimit import DEFAULT_RATE_LIMIT, RATE_LIMIT_CLOSE_CODE, RateLimit
+from wslab.runtime.faults import ConnectionTracker, crash_server
 
 __all__ = [
     "DEFAULT_MAX_BACKLOG",
@@ -102,11 +102,11 @@ class LessonServer:
 
         Args:
             log: where to record; a new :class:`EventLog` by default.
-            rate_limit: a :class:`~wslab.ratelimit.RateLimit` for each connection,
+            rate_limit: a :class:`~wslab.core.ratelimit.RateLimit` for each connection,
                 None for none, or ``"default"`` (the class's: 1000 messages/s,
                 bursts of 2000).
             origins: web origins allowed to connect besides loopback pages and
-                non-browser clients (:mod:`wslab.origins`); ``"*"`` allows all.
+                non-browser clients (:mod:`wslab.core.origins`); ``"*"`` allows all.
 
         Raises:
             TypeError: ``rate_limit`` is none of those.
@@ -153,7 +153,7 @@ class LessonServer:
         }
 
     def check_origin(self, ws: ServerConnection, request: Request) -> Response | None:
-        """Refuse a handshake from a foreign web page with HTTP 403 (:mod:`wslab.origins`).
+        """Refuse a handshake from a foreign web page with HTTP 403 (:mod:`wslab.core.origins`).
 
         Before the upgrade: a page that may not connect never gets a WebSocket.
         """

@@ -46,7 +46,7 @@ from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
-from ..fanout import (
+from wslab.core.broadcast import (
     Delivery,
     Mode,
     broadcast_message,
@@ -56,8 +56,13 @@ from ..fanout import (
     recipients,
     split_by_backlog,
 )
-from ..messages import MessageError, dumps
-from .base import DEFAULT_MAX_BACKLOG, SLOW_CLOSE_CODE, SLOW_CLOSE_TIMEOUT, LessonServer
+from wslab.core.messages import MessageError, dumps
+from wslab.servers.base import (
+    DEFAULT_MAX_BACKLOG,
+    SLOW_CLOSE_CODE,
+    SLOW_CLOSE_TIMEOUT,
+    LessonServer,
+)
 
 __all__ = [
     "DEFAULT_MAX_BACKLOG",

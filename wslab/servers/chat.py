@@ -23,10 +23,10 @@ from typing import Any
 
 from websockets.asyncio.server import ServerConnection
 
-from ..messages import MessageError, parse_message, require_text, validate_name
-from ..observable import Observers
-from ..roster import NameTaken, Roster
-from .base import LessonServer
+from wslab.core.chat import NameTaken, Roster
+from wslab.core.messages import MessageError, parse_message, require_text, validate_name
+from wslab.servers.base import LessonServer
+from wslab.state.observable import Observers
 
 __all__ = ["ChatServer"]
 

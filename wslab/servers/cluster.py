@@ -40,7 +40,7 @@ If Redis goes away, the server keeps serving its own clients (messages reach
 this server's clients only), says so in its log, and subscribes again every
 :data:`REDIS_RETRY` nominal seconds until Redis is back. Its clients are told,
 when the subscription is lost and when it is back, with how long the gap
-was (:mod:`wslab.gaps`): what other servers published meanwhile is missed::
+was (:mod:`wslab.core.gaps`): what other servers published meanwhile is missed::
 
     ← {"type": "notice", "event": "redis-down", "server": "A", "since": ..., "text": ...}
     ← {"type": "notice", "event": "redis-back", "server": "A", "missed_seconds": 1.2, ...}
@@ -50,7 +50,7 @@ welcome, under ``"notice"``.
 
 At-least-once chat, nothing twice (issue 7). A client may number its chat
 messages, ``id`` 1, 2, 3, ... per client id, and keep each one until it is
-acknowledged (:class:`wslab.outbox.Outbox`); after a dropped connection it
+acknowledged (:class:`wslab.core.outbox.Outbox`); after a dropped connection it
 resends what was not acknowledged. The cluster keeps, per client id, the
 highest id it accepted, and drops a repeat instead of publishing it again::
 
@@ -76,7 +76,7 @@ and keeps what it has not seen, by ``(from, id)``: pub/sub keeps nothing for
 an absent client. If Redis cannot be reached, a numbered chat is answered
 with an error, not an ack: it stays in the client's outbox. In ``"local"``
 mode the last ids and the history are kept in the process's memory
-(:class:`wslab.outbox.Inbox`) and are lost with the process, like the rooms:
+(:class:`wslab.core.outbox.Inbox`) and are lost with the process, like the rooms:
 a new process takes every resend as new. Messages without ``id`` are
 published as before, with no ack.
 
@@ -105,13 +105,13 @@ from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection
 
-from ..gaps import redis_back_notice, redis_down_notice
-from ..messages import MessageError, dumps, parse_message, require_text
-from ..outbox import Inbox, validate_message_id
-from ..redisbox import REDIS_URL_ENV
-from ..scaling import Keys, MemoryRooms, validate_client_id, validate_room
-from ..timescale import real_seconds
-from .base import CrashableServer
+from wslab.core.cluster import Keys, MemoryRooms, validate_client_id, validate_room
+from wslab.core.gaps import redis_back_notice, redis_down_notice
+from wslab.core.messages import MessageError, dumps, parse_message, require_text
+from wslab.core.outbox import Inbox, validate_message_id
+from wslab.core.timescale import real_seconds
+from wslab.network.redisbox import REDIS_URL_ENV
+from wslab.servers.base import CrashableServer
 
 __all__ = [
     "DEFAULT_REDIS_URL",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from websockets.asyncio.server import ServerConnection
 
-from .base import LessonServer
+from wslab.servers.base import LessonServer
 
 __all__ = ["EchoServer"]
 

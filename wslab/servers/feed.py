@@ -21,7 +21,7 @@ The same tick, byte for byte, goes out three ways:
     stream starts with ``retry: <ms>``, then each tick is ``id: 7`` +
     ``data: {...}``; an idle stream gets a ``: keep-alive`` comment every
     :data:`KEEPALIVE` seconds. A ``Last-Event-ID`` header resumes right after
-    that id, from the feed's history (:class:`~wslab.feedlog.FeedLog`).
+    that id, from the feed's history (:class:`~wslab.state.feed.FeedLog`).
 
 ``GET /poll?after=<id>`` — **long polling**
     Answers at once if there are ticks after ``id``, else holds the request
@@ -54,12 +54,12 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from ..feedlog import DEFAULT_HISTORY, FeedEntry, FeedLog, parse_event_id
-from ..messages import MessageError, dumps, error_payload, parse_message
-from ..ratelimit import RATE_LIMIT_CLOSE_CODE
-from ..sse import encode_comment, encode_event
-from ..timescale import real_seconds
-from .base import LessonServer, start_aiohttp
+from wslab.core.messages import MessageError, dumps, error_payload, parse_message
+from wslab.core.ratelimit import RATE_LIMIT_CLOSE_CODE
+from wslab.core.sse import encode_comment, encode_event
+from wslab.core.timescale import real_seconds
+from wslab.servers.base import LessonServer, start_aiohttp
+from wslab.state.feed import DEFAULT_HISTORY, FeedEntry, FeedLog, parse_event_id
 
 __all__ = [
     "KEEPALIVE",

@@ -15,7 +15,7 @@ Protocol (JSON text messages, and binary messages for the file's bytes)::
     ← {"type": "files", "files": [{"name": ..., "size": ..., "mime": ..., "sha256": ...}]}
 
 The declared size is the end marker: the file is complete when that many
-bytes have arrived. Everything is checked (see :mod:`wslab.filetransfer`):
+bytes have arrived. Everything is checked (see :mod:`wslab.core.files`):
 a file too large or of a type not allowed is refused before its bytes; one
 byte too many, a wrong SHA-256 or content that is not what the type says
 fails it; bytes without a file-meta are refused. Each mistake gets ONE
@@ -31,7 +31,7 @@ reconnecting: a file whose SHA-256 is there was saved before the drop.
 
 Files live in a temporary directory of this server's own
 (``tempfile.mkdtemp``), removed when the server stops, under names made safe
-by :func:`~wslab.filetransfer.sanitize_filename` and never overwritten
+by :func:`~wslab.core.files.sanitize_filename` and never overwritten
 (``cat.png``, ``cat (1).png``, ...). Bytes in progress go to a private
 ``.partial`` directory, under names that owe nothing to the client, and are
 moved into place only once complete.
@@ -50,7 +50,7 @@ from typing import IO, Any
 
 from websockets.asyncio.server import ServerConnection
 
-from ..filetransfer import (
+from wslab.core.files import (
     ALLOWED_TYPES,
     CHUNK_SIZE,
     MAX_FILE_BYTES,
@@ -64,9 +64,9 @@ from ..filetransfer import (
     unique_name,
     validate_file_meta,
 )
-from ..messages import MessageError, parse_message, require_text
-from ..observable import Observers
-from .base import CrashableServer
+from wslab.core.messages import MessageError, parse_message, require_text
+from wslab.servers.base import CrashableServer
+from wslab.state.observable import Observers
 
 __all__ = ["MAX_STORE_BYTES", "FilesServer", "StoredFile"]
 

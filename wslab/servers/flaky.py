@@ -15,7 +15,7 @@ by the operating system) and every TCP connection is aborted without a close
 frame, just as when a server process dies.
 
 Protocol (JSON text messages), for delivering every message once, in order,
-across reconnects (:mod:`wslab.outbox`)::
+across reconnects (:mod:`wslab.core.outbox`)::
 
     → {"type": "hello", "client": "alice"}
     ← {"type": "welcome", "client": "alice", "last_id": 0}
@@ -46,11 +46,11 @@ from websockets.asyncio.server import serve as ws_serve
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
-from ..faults import ConnectionTracker, crash_server
-from ..messages import MessageError, parse_message, require_text
-from ..observable import Observers
-from ..outbox import Envelope, Inbox, validate_client_id, validate_message_id
-from .base import LessonServer
+from wslab.core.messages import MessageError, parse_message, require_text
+from wslab.core.outbox import Envelope, Inbox, validate_client_id, validate_message_id
+from wslab.runtime.faults import ConnectionTracker, crash_server
+from wslab.servers.base import LessonServer
+from wslab.state.observable import Observers
 
 __all__ = ["CLOSE_CODES_ALLOWED", "FAULT_TIMEOUT", "FlakyServer", "Handshake", "Status"]
 

@@ -29,10 +29,10 @@ from typing import Any
 
 from websockets.asyncio.server import ServerConnection
 
-from ..eventlog import EventLog
-from ..heartbeat import PING, PONG, HeartbeatLog
-from ..timescale import real_seconds
-from .base import LessonServer
+from wslab.core.eventlog import EventLog
+from wslab.core.heartbeat import PING, PONG, HeartbeatLog
+from wslab.core.timescale import real_seconds
+from wslab.servers.base import LessonServer
 
 __all__ = ["CLOSE_TIMEOUT", "HeartbeatServer"]
 
@@ -55,7 +55,7 @@ class HeartbeatServer(LessonServer):
         close_timeout: nominal seconds to wait for the peer's close frame.
         log_heartbeats: record ``ping``/``pong`` messages in the log (True),
             or only count them (False: rule 3).
-        log: where to record; a :class:`~wslab.heartbeat.HeartbeatLog` by default.
+        log: where to record; a :class:`~wslab.core.heartbeat.HeartbeatLog` by default.
         **options: ``rate_limit``, ``origins``: see :class:`LessonServer`.
 
     Attributes:

@@ -21,7 +21,7 @@ Protocol (JSON text messages)::
 
 A client without a ``hello`` is known by its connection id (``"#3"``). A room
 message reaches the room's other members: not the sender ("others only"), and
-no one outside the room. Room names follow :func:`wslab.rooms.validate_room_name`
+no one outside the room. Room names follow :func:`wslab.state.rooms.validate_room_name`
 (1-32 ASCII letters, digits, ``-``, ``_``; lowercased). Bad input gets
 ``{"type": "error", ...}`` and the connection stays open.
 
@@ -42,19 +42,19 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from .. import bots as _bots
-from ..bots import Bot, BotCrew, stop_bots
-from ..messages import MessageError, dumps, parse_message, require_text, validate_name
-from ..rooms import (
+from wslab.clients import bots as _bots
+from wslab.clients.bots import Bot, BotCrew, stop_bots
+from wslab.core.chat import NameTaken, Roster
+from wslab.core.messages import MessageError, dumps, parse_message, require_text, validate_name
+from wslab.core.timescale import real_seconds
+from wslab.servers.base import LessonServer
+from wslab.state.rooms import (
     MAX_ROOMS,
     MAX_ROOMS_PER_MEMBER,
     RoomLimitError,
     Rooms,
     validate_room_name,
 )
-from ..roster import NameTaken, Roster
-from ..timescale import real_seconds
-from .base import LessonServer
 
 __all__ = [
     "DEFAULT_ROOM_BOTS",
@@ -319,7 +319,7 @@ DEFAULT_ROOM_BOTS: tuple[RoomBot, ...] = (
 class RoomBotCrew(BotCrew):
     """Some :class:`RoomBot` members of one rooms server, on their own loop thread.
 
-    Kept with the chat bots (``wslab.bots``), so :func:`wslab.stop_bots`
+    Kept with the chat bots (``wslab.clients.bots``), so :func:`wslab.stop_bots`
     stops them too and a crew started again under the same key replaces the
     earlier one.
     """

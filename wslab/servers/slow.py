@@ -20,9 +20,9 @@ from typing import Any
 
 from websockets.asyncio.server import ServerConnection
 
-from ..messages import MessageError, parse_message, require_text
-from ..timescale import real_seconds
-from .base import LessonServer
+from wslab.core.messages import MessageError, parse_message, require_text
+from wslab.core.timescale import real_seconds
+from wslab.servers.base import LessonServer
 
 __all__ = ["DETAILS", "ORDERS", "PROCESSING_DELAY", "USERS", "SlowServer"]
 

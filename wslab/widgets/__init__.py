@@ -11,19 +11,19 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .badge import ReadyStateBadge
-    from .chatbox import ChatBox
-    from .classroom import ClassroomDashboard
-    from .clients import ClientBoard, ClientRow
-    from .cluster import ClusterView, MemoryChart
-    from .feedboard import FeedBoard
-    from .heartbeat import HeartbeatView
-    from .jssocket import JsSocket
-    from .messagelog import MessageLog
-    from .progress import TransferBar
-    from .rooms import RoomsView
-    from .timeline import BackoffTimeline, FaultButtons, TimelineRow
-    from .wire import WireInspector
+    from wslab.widgets.badge import ReadyStateBadge
+    from wslab.widgets.broadcast import ClientBoard, ClientRow
+    from wslab.widgets.chat import ChatBox
+    from wslab.widgets.classroom import ClassroomDashboard
+    from wslab.widgets.cluster import ClusterView, MemoryChart
+    from wslab.widgets.feed import FeedBoard
+    from wslab.widgets.files import TransferBar
+    from wslab.widgets.heartbeat import HeartbeatView
+    from wslab.widgets.jssocket import JsSocket
+    from wslab.widgets.messagelog import MessageLog
+    from wslab.widgets.reconnect import BackoffTimeline, FaultButtons, TimelineRow
+    from wslab.widgets.rooms import RoomsView
+    from wslab.widgets.wire import WireInspector
 
 #: Public name → the module (in this package) that defines it.
 _HOMES = {

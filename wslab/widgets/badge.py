@@ -8,9 +8,9 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
-from ..client import WebSocket
-from ..events import ReadyState
-from ._kernel import OnKernelThread
+from wslab.clients.websocket import WebSocket
+from wslab.core.events import ReadyState
+from wslab.widgets._kernel import OnKernelThread
 
 __all__ = ["ReadyStateBadge"]
 

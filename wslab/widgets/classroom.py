@@ -8,14 +8,16 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
-from ..classroom import ClassroomSnapshot, StudentRow, exposure_warning, is_exposed, sparkline
-from ..classroom_live import (
-    SNAPSHOT_INTERVAL,
-    ClassroomMonitor,
-    classroom_urls,
+from wslab.clients.classroom import SNAPSHOT_INTERVAL, ClassroomMonitor, classroom_urls
+from wslab.core.classroom import (
+    ClassroomSnapshot,
+    StudentRow,
+    exposure_warning,
+    is_exposed,
+    sparkline,
 )
-from ..runner import RunningServer
-from ._kernel import OnKernelThread
+from wslab.runtime.runner import RunningServer
+from wslab.widgets._kernel import OnKernelThread
 
 __all__ = ["ClassroomDashboard"]
 
@@ -38,7 +40,7 @@ class ClassroomDashboard(widgets.HTML):  # type: ignore[misc]
         max_rows: how many students the table lists (the counts cover all).
 
     Attributes:
-        monitor: the :class:`~wslab.classroom_live.ClassroomMonitor` it draws.
+        monitor: the :class:`~wslab.clients.classroom.ClassroomMonitor` it draws.
         shown: the snapshot drawn now.
         urls: the URL(s) in the header.
         warning: the exposure warning, ``""`` on loopback.

@@ -9,12 +9,12 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..cluster import Cluster, MemoryProfile
-from ..eventlog import LogEntry
-from ..redisbox import RedisState
-from ..scaling import KIB, MIB
-from ._kernel import OnKernelThread
-from .messagelog import MessageLog
+from wslab.core.cluster import KIB, MIB
+from wslab.core.eventlog import LogEntry
+from wslab.network.cluster import Cluster, MemoryProfile
+from wslab.network.redisbox import RedisState
+from wslab.widgets._kernel import OnKernelThread
+from wslab.widgets.messagelog import MessageLog
 
 __all__ = ["ClusterView", "MemoryChart"]
 
@@ -23,7 +23,7 @@ _OK, _BAD, _DIM = "color:#2f855a", "color:#c53030", "color:#718096"
 
 
 class ClusterView(widgets.VBox):  # type: ignore[misc]
-    """Shows a :class:`~wslab.cluster.Cluster`, updated live.
+    """Shows a :class:`~wslab.network.cluster.Cluster`, updated live.
 
     The balancer and where each connection went; each server process with its
     memory, its clients and whether it reaches Redis; and, in "redis" mode,
@@ -156,7 +156,7 @@ def _stored(state: RedisState) -> str:
 
 
 class MemoryChart(widgets.HTML):  # type: ignore[misc]
-    """A chart of a :class:`~wslab.cluster.MemoryProfile`: memory against connections.
+    """A chart of a :class:`~wslab.network.cluster.MemoryProfile`: memory against connections.
 
     The measured points, joined, and the fitted line whose slope is the cost
     of one connection. Drawn as SVG: no plotting library to import.

@@ -1,6 +1,6 @@
 """Lesson 9's view: a heartbeat, live: round trips, missed pongs, readyState, preset.
 
-:class:`HeartbeatView` shows a :class:`~wslab.heartbeat_client.HeartbeatClient`:
+:class:`HeartbeatView` shows a :class:`~wslab.clients.heartbeat.HeartbeatClient`:
 the connection's readyState badge, the client's state (for a reconnecting
 client, lesson 5's "Reconnecting…"), what the heartbeat is doing, a drop-down
 of the study notes' presets (choosing one retimes the heartbeat at once), the
@@ -17,11 +17,11 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
-from ..heartbeat import PRESETS, Beat
-from ..heartbeat_client import HeartbeatClient
-from ..reconnect import ReconnectingWebSocket
-from ._kernel import OnKernelThread
-from .badge import ReadyStateBadge
+from wslab.clients.heartbeat import HeartbeatClient
+from wslab.clients.reconnect import ReconnectingWebSocket
+from wslab.core.heartbeat import PRESETS, Beat
+from wslab.widgets._kernel import OnKernelThread
+from wslab.widgets.badge import ReadyStateBadge
 
 __all__ = ["HeartbeatView"]
 

@@ -1,4 +1,4 @@
-"""A live table of an :class:`~wslab.eventlog.EventLog`: direction, time, type, size."""
+"""A live table of an :class:`~wslab.core.eventlog.EventLog`: direction, time, type, size."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
-from ..eventlog import EventLog, LogEntry, clock
-from ._kernel import OnKernelThread
+from wslab.core.eventlog import EventLog, LogEntry, clock
+from wslab.widgets._kernel import OnKernelThread
 
 __all__ = ["MessageLog"]
 

@@ -9,8 +9,8 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
-from ..rooms import RoomEvent, Rooms
-from ._kernel import OnKernelThread
+from wslab.state.rooms import RoomEvent, Rooms
+from wslab.widgets._kernel import OnKernelThread
 
 __all__ = ["RoomsView"]
 
@@ -19,7 +19,7 @@ KEEP_EVENTS = 200
 
 
 class RoomsView(widgets.HTML):  # type: ignore[misc]
-    """Shows a :class:`~wslab.rooms.Rooms` registry live: rooms → members.
+    """Shows a :class:`~wslab.state.rooms.Rooms` registry live: rooms → members.
 
     Args:
         rooms: the registry to show (a server's ``app.rooms``, or your own).

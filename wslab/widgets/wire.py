@@ -1,7 +1,7 @@
 """What happens on the wire: a live table of the frames crossing a wiretap.
 
-:class:`WireInspector` reads a :class:`~wslab.wiretap.Wiretap`'s recording,
-decodes it with :class:`~wslab.wire.WireDecoder` (websockets' own parsers), and
+:class:`WireInspector` reads a :class:`~wslab.network.wire.Wiretap`'s recording,
+decodes it with :class:`~wslab.core.wire.WireDecoder` (websockets' own parsers), and
 shows the HTTP upgrade (with the ``Sec-WebSocket-Accept`` computation, RFC 6455
 §4.2.2) and every frame: direction, opcode, FIN, MASK, length, the first bytes.
 """
@@ -15,10 +15,17 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
-from ..eventlog import clock
-from ..wire import Direction, FrameRecord, HandshakeRecord, WireDecoder, WireNote, WireRecord
-from ..wiretap import Chunk, Wiretap
-from ._kernel import OnKernelThread
+from wslab.core.eventlog import clock
+from wslab.core.wire import (
+    Direction,
+    FrameRecord,
+    HandshakeRecord,
+    WireDecoder,
+    WireNote,
+    WireRecord,
+)
+from wslab.network.wire import Chunk, Wiretap
+from wslab.widgets._kernel import OnKernelThread
 
 __all__ = ["WireInspector"]
 
@@ -207,7 +214,7 @@ def render(
     """The inspector's HTML: the handshake panel, the notes, the newest frames.
 
     Args:
-        records: what a :class:`~wslab.wire.WireDecoder` decoded.
+        records: what a :class:`~wslab.core.wire.WireDecoder` decoded.
         connection: show one connection only (0: all).
         max_rows: how many of the newest frames to show.
         title: a caption.

@@ -1,0 +1,308 @@
+"""Rooms and channels as plain data: the registry and the room-name rule.
+
+The study notes keep rooms in a ``Map<string, Set<WebSocket>>``::
+
+    const rooms = new Map();
+    function joinRoom(ws, name) {
+      if (!rooms.has(name)) rooms.set(name, new Set());
+      rooms.get(name).add(ws);
+    }
+    ws.on('close', () => rooms.forEach(r => r.delete(ws)));   // cleanup!
+
+:class:`Rooms` is that map, generic over the member type (the ``rooms``
+server uses its connections; a test or a notebook can use plain names), with
+the cleanup the seed does by hand built in: leaving the last member removes a
+room, and :meth:`Rooms.leave_all` is the ``close`` handler's one call.
+
+Room names come from clients, so the server checks them with
+:func:`validate_room_name` before they reach the registry.
+
+Theory of the name rule: an *allowlist*, not a denylist. A room name is 1 to
+32 characters, each an ASCII letter, digit, ``-`` or ``_``, and names are
+compared lowercased (``General`` is ``general``). Whatever is not on that list
+is refused: spaces (``"  general"`` would look like ``general``), control and
+format characters (U+202E RIGHT-TO-LEFT OVERRIDE, zero-width spaces), and every
+non-ASCII letter, since a Cyrillic ``\u0430`` looks exactly like a Latin ``a``. The
+name is not stripped or repaired: a client that sends a bad name is told so.
+
+Pure: no sockets, asyncio or widgets. Thread-safe.
+"""
+
+from __future__ import annotations
+
+import threading
+import unicodedata
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Generic, Literal, TypeVar
+
+from wslab.core.messages import MessageError
+from wslab.state.observable import Observers
+
+__all__ = [
+    "MAX_ROOMS",
+    "MAX_ROOMS_PER_MEMBER",
+    "MAX_ROOM_CHARS",
+    "ROOM_CHARACTERS",
+    "RoomEvent",
+    "RoomLimitError",
+    "Rooms",
+    "is_valid_room_name",
+    "validate_room_name",
+]
+
+#: The longest room name, in characters.
+MAX_ROOM_CHARS = 32
+#: How many rooms one member may be in at once.
+MAX_ROOMS_PER_MEMBER = 20
+#: How many rooms may exist at once: without a cap, one client could create
+#: rooms in a loop until the server runs out of memory.
+MAX_ROOMS = 100
+#: Every character a room name may contain.
+ROOM_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+
+M = TypeVar("M", bound=Hashable)
+
+
+# --- room names -------------------------------------------------------------------
+
+
+def validate_room_name(name: object) -> str:
+    """Return the room's canonical name (lowercased) if ``name`` follows the rule.
+
+    The rule: a string of 1 to :data:`MAX_ROOM_CHARS` characters, each an
+    ASCII letter, digit, ``-`` or ``_`` (see the module's docstring for why).
+    Nothing is stripped: ``" general"`` is refused, not repaired.
+
+    Args:
+        name: whatever the client sent as the room name.
+
+    Returns:
+        The name in lowercase, so ``"General"`` and ``"general"`` are one room.
+
+    Raises:
+        MessageError: ``invalid-room``, saying what is wrong with the name.
+    """
+    if not isinstance(name, str):
+        raise MessageError("invalid-room", "a room name must be a string")
+    if not name:
+        raise MessageError("invalid-room", "a room name must not be empty")
+    # Length first: a 1000-character name is refused for its length, whatever it holds.
+    if len(name) > MAX_ROOM_CHARS:
+        raise MessageError(
+            "invalid-room", f"a room name must be at most {MAX_ROOM_CHARS} characters"
+        )
+    for char in name:
+        if char not in ROOM_CHARACTERS:
+            raise MessageError(
+                "invalid-room",
+                f"{_describe(char)} is not allowed in a room name "
+                "(only a-z, A-Z, 0-9, '-' and '_')",
+            )
+    return name.lower()
+
+
+def is_valid_room_name(name: object) -> bool:
+    """Return whether :func:`validate_room_name` accepts ``name``. Never raises."""
+    try:
+        validate_room_name(name)
+    except MessageError:
+        return False
+    return True
+
+
+def _describe(char: str) -> str:
+    # Show invisible characters by code point: printing U+202E itself would
+    # reverse the rest of the error message on the student's screen.
+    label = f"U+{ord(char):04X} ({unicodedata.name(char, 'unnamed')})"
+    if char.isprintable() and not char.isspace():
+        return f"{char!r} {label}"
+    return label
+
+
+# --- the registry ---------------------------------------------------------------------
+
+
+class RoomLimitError(ValueError):
+    """A join refused because a cap is reached.
+
+    Attributes:
+        code: ``"too-many-rooms"`` (this member is in too many rooms) or
+            ``"no-more-rooms"`` (the registry holds as many rooms as it may).
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class RoomEvent(Generic[M]):
+    """One change to the registry, told to :attr:`Rooms.changed`'s observers.
+
+    Attributes:
+        kind: ``"join"`` or ``"leave"``.
+        room: the room's name.
+        member: who joined or left.
+        members: how many members the room has after the change: 1 after a
+            join means the room was just created, 0 after a leave that it is gone.
+    """
+
+    kind: Literal["join", "leave"]
+    room: str
+    member: M
+    members: int
+
+
+class Rooms(Generic[M]):
+    """Named rooms of members: the seed's ``Map<string, Set<WebSocket>>``.
+
+    Rooms exist while they have members: the first join creates one, the
+    last leave removes it. Members and rooms are kept in the order they
+    came. Room names are used as given; validate them first
+    (:func:`validate_room_name`).
+
+    Args:
+        max_rooms_per_member: how many rooms one member may be in; None for no cap.
+        max_rooms: how many rooms may exist at once; None for no cap.
+
+    Attributes:
+        changed: observers told a :class:`RoomEvent` after every join and
+            leave, on the thread that made the change, outside the lock.
+
+    Thread-safe: a server changes it on its own thread while a notebook
+    reads :meth:`snapshot` on the kernel's.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_rooms_per_member: int | None = MAX_ROOMS_PER_MEMBER,
+        max_rooms: int | None = MAX_ROOMS,
+    ) -> None:
+        self.max_rooms_per_member = max_rooms_per_member
+        self.max_rooms = max_rooms
+        self.changed: Observers[RoomEvent[M]] = Observers()
+        self._lock = threading.Lock()
+        # Dicts as ordered sets: a Set with a stable order, so that lists of
+        # members and rooms come out in the order they joined.
+        self._rooms: dict[str, dict[M, None]] = {}
+        self._joined: dict[M, dict[str, None]] = {}
+
+    # --- changes ---------------------------------------------------------------
+
+    def join(self, member: M, room: str) -> bool:
+        """Add ``member`` to ``room``, creating the room if needed (``joinRoom``).
+
+        Idempotent: joining a room again changes nothing and tells no one.
+
+        Returns:
+            True if ``member`` was not in ``room`` before.
+
+        Raises:
+            RoomLimitError: ``too-many-rooms`` if ``member`` is in
+                ``max_rooms_per_member`` rooms already; ``no-more-rooms`` if the
+                room is new and ``max_rooms`` rooms exist.
+        """
+        with self._lock:
+            members = self._rooms.get(room)
+            if members is not None and member in members:
+                return False
+            mine = self._joined.get(member, {})
+            if self.max_rooms_per_member is not None and len(mine) >= self.max_rooms_per_member:
+                raise RoomLimitError(
+                    "too-many-rooms",
+                    f"you are in {len(mine)} rooms already, the most allowed: leave one first",
+                )
+            if members is None:
+                if self.max_rooms is not None and len(self._rooms) >= self.max_rooms:
+                    raise RoomLimitError(
+                        "no-more-rooms",
+                        f"there are {len(self._rooms)} rooms already, the most allowed: "
+                        "join one of them",
+                    )
+                members = self._rooms[room] = {}
+            members[member] = None
+            self._joined.setdefault(member, {})[room] = None
+            event = RoomEvent("join", room, member, len(members))
+        self.changed.notify(event)
+        return True
+
+    def leave(self, member: M, room: str) -> bool:
+        """Take ``member`` out of ``room``; a room left empty disappears.
+
+        Returns:
+            True if ``member`` was in ``room``; False (and no change) if not.
+        """
+        with self._lock:
+            event = self._remove(member, room)
+        if event is None:
+            return False
+        self.changed.notify(event)
+        return True
+
+    def leave_all(self, member: M) -> list[str]:
+        """Take ``member`` out of every room: the seed's cleanup on ``close``.
+
+        Returns:
+            The rooms it left, in the order it had joined them; empty if none.
+        """
+        with self._lock:
+            rooms = list(self._joined.get(member, ()))
+            events = [self._remove(member, room) for room in rooms]
+        for event in events:
+            if event is not None:
+                self.changed.notify(event)
+        return rooms
+
+    def _remove(self, member: M, room: str) -> RoomEvent[M] | None:
+        # Called with the lock held.
+        members = self._rooms.get(room)
+        if members is None or member not in members:
+            return None
+        del members[member]
+        if not members:
+            del self._rooms[room]  # the seed's Map keeps empty Sets; we do not
+        mine = self._joined[member]
+        del mine[room]
+        if not mine:
+            del self._joined[member]
+        return RoomEvent("leave", room, member, len(members))
+
+    # --- questions ---------------------------------------------------------------
+
+    def members(self, room: str) -> list[M]:
+        """The members of ``room`` in joining order; empty for a room that does not exist."""
+        with self._lock:
+            return list(self._rooms.get(room, ()))
+
+    def rooms_of(self, member: M) -> list[str]:
+        """The rooms ``member`` is in, in the order it joined them."""
+        with self._lock:
+            return list(self._joined.get(member, ()))
+
+    def rooms(self) -> list[str]:
+        """The rooms that exist (that have members), oldest first."""
+        with self._lock:
+            return list(self._rooms)
+
+    def is_member(self, member: M, room: str) -> bool:
+        with self._lock:
+            return member in self._rooms.get(room, ())
+
+    def snapshot(self) -> dict[str, list[M]]:
+        """Every room and its members, as a new dict: safe to keep and read later."""
+        with self._lock:
+            return {room: list(members) for room, members in self._rooms.items()}
+
+    def __contains__(self, room: object) -> bool:
+        with self._lock:
+            return room in self._rooms
+
+    def __len__(self) -> int:
+        """How many rooms exist."""
+        with self._lock:
+            return len(self._rooms)
+
+    def __repr__(self) -> str:
+        return f"<Rooms {self.snapshot()!r}>"
