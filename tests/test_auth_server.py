@@ -24,9 +24,10 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 import wslab
 from wslab.clients.auth import AuthClient, login_url_for
 from wslab.clients.websocket import WebSocket
-from wslab.core.auth import UserTable, decode_part, decode_payload, issue_token, new_secret
+from wslab.core.auth import decode_part, decode_payload, issue_token, new_secret
 from wslab.servers import SERVERS
 from wslab.servers.auth import COOKIE_NAME, AuthServer
+from wslab.state.auth import UserTable
 
 ALICE = {"username": "alice", "password": "wonderland"}
 

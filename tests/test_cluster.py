@@ -22,18 +22,19 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection
 
 import wslab
+from wslab.core.cluster import MODE_ENV
 from wslab.network.cluster import (
     Cluster,
     ClusterStartError,
     ServerProcess,
-    measure_memory,
     running_clusters,
     start_cluster,
     stop_cluster,
 )
+from wslab.network.memory import measure_memory
 from wslab.network.redisbox import REDIS_URL_ENV, RedisBox, running_redis, start_redis
 from wslab.servers import SERVERS
-from wslab.servers.cluster import DEFAULT_REDIS_URL, MODE_ENV, ClusterServer
+from wslab.servers.cluster import DEFAULT_REDIS_URL, ClusterServer
 from wslab.widgets import ClusterView
 
 
@@ -521,7 +522,7 @@ def test_the_widget_shows_the_cluster(redis: RedisBox) -> None:
 
 
 def test_the_memory_chart() -> None:
-    from wslab.network.cluster import MemoryProfile
+    from wslab.network.memory import MemoryProfile
     from wslab.widgets import MemoryChart
 
     mib = 1 << 20

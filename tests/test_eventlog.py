@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from wslab.core.eventlog import PREVIEW_CHARS, EventLog, LogEntry, describe_payload
+from wslab.core.eventlog import PREVIEW_CHARS, LogEntry, describe_payload
+from wslab.state.eventlog import EventLog
 
 
 def test_record_returns_and_keeps_the_entry() -> None:

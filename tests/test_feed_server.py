@@ -444,7 +444,7 @@ def test_port_in_use() -> None:
 async def test_bytes_per_message(feed: wslab.RunningServer) -> None:
     """Long polling costs more per message than SSE, and SSE more than WebSocket."""
     from wslab.clients.feed import EventSource, LongPollClient
-    from wslab.state.feedstats import FeedStats
+    from wslab.state.feed import FeedStats
 
     proxies = {
         name: await CountingProxy("127.0.0.1", feed.port).start()

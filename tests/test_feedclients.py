@@ -27,7 +27,7 @@ from wslab.clients.feed import (
     live_feed_clients,
 )
 from wslab.core.events import ErrorEvent
-from wslab.state.feedstats import FeedStats
+from wslab.state.feed import FeedStats
 from wslab.widgets.feed import FeedBoard
 
 Client = EventSource | LongPollClient

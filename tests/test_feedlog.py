@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from wslab.state.feed import MAX_ID_DIGITS, FeedEntry, FeedLog, parse_event_id
-from wslab.state.feedstats import TRANSPORTS, FeedStats, TransportTally
+from wslab.core.sse import MAX_ID_DIGITS, parse_event_id
+from wslab.state.feed import TRANSPORTS, FeedEntry, FeedLog, FeedStats, TransportTally
 
 # --- parse_event_id ------------------------------------------------------------------------
 

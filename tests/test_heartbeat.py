@@ -13,13 +13,11 @@ from pathlib import Path
 import pytest
 
 import wslab
-from wslab.core.eventlog import EventLog
 from wslab.core.heartbeat import (
     MAX_BEATS,
     PRESETS,
     TRANSITIONS,
     Beat,
-    HeartbeatLog,
     HeartbeatLogFilter,
     HeartbeatMachine,
     Phase,
@@ -27,6 +25,8 @@ from wslab.core.heartbeat import (
     preset,
     worst_case_detection,
 )
+from wslab.state.eventlog import EventLog
+from wslab.state.heartbeat import HeartbeatLog
 
 # --- the timing guide ---------------------------------------------------------------
 

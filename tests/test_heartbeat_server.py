@@ -17,10 +17,10 @@ from helpers import TOO_BIG, sync_connect, wait_until
 from websockets.exceptions import ConnectionClosed
 
 import wslab
-from wslab.core.heartbeat import HeartbeatLog
 from wslab.core.timescale import real_seconds
 from wslab.servers import SERVERS, create_server
 from wslab.servers.heartbeat import CLOSE_TIMEOUT, HeartbeatServer
+from wslab.state.heartbeat import HeartbeatLog
 
 
 @pytest.fixture

@@ -11,13 +11,12 @@ from wslab.core.outbox import (
     MAX_CLIENT_ID_CHARS,
     MAX_PENDING,
     Envelope,
-    Inbox,
     Outbox,
     OutboxFull,
-    Receipt,
     validate_client_id,
     validate_message_id,
 )
+from wslab.state.outbox import Inbox, Receipt
 
 # --- Outbox ---------------------------------------------------------------------------
 

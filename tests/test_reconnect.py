@@ -17,10 +17,10 @@ import pytest
 from helpers import async_wait_until
 
 import wslab
+from wslab.clients.outbox import ReliableSession
 from wslab.clients.reconnect import (
     Attempt,
     ReconnectingWebSocket,
-    ReliableSession,
     pending_retry_timers,
     reconnecting_clients,
     short_reason,

@@ -13,18 +13,18 @@ import pytest
 
 import wslab
 from wslab.core.messages import MessageError
-from wslab.exercises.lesson07 import CANDIDATES, STORY, receivers
-from wslab.state.rooms import (
+from wslab.core.rooms import (
     MAX_ROOM_CHARS,
     MAX_ROOMS,
     MAX_ROOMS_PER_MEMBER,
     ROOM_CHARACTERS,
     RoomEvent,
     RoomLimitError,
-    Rooms,
     is_valid_room_name,
     validate_room_name,
 )
+from wslab.exercises.lesson07 import CANDIDATES, STORY, receivers
+from wslab.state.rooms import Rooms
 
 PACKAGE_DIR = Path(wslab.__file__).resolve().parent
 

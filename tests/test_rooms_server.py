@@ -30,15 +30,9 @@ from websockets.sync.client import ClientConnection
 
 import wslab
 from wslab.clients import bots
+from wslab.clients.bots import DEFAULT_ROOM_BOTS, RoomBot, RoomBotCrew, parse_step, start_room_bots
 from wslab.servers import SERVERS, create_server
-from wslab.servers.rooms import (
-    DEFAULT_ROOM_BOTS,
-    RoomBot,
-    RoomBotCrew,
-    RoomsServer,
-    parse_step,
-    start_room_bots,
-)
+from wslab.servers.rooms import RoomsServer
 from wslab.state.rooms import Rooms
 from wslab.widgets import RoomsView
 

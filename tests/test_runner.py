@@ -17,11 +17,10 @@ from wslab.runtime.runner import (
     ServerStartError,
     get_ws_url,
     running_servers,
-    serve,
     stop_all,
     stop_server,
 )
-from wslab.servers import SERVERS, EchoServer
+from wslab.servers import SERVERS, EchoServer, serve
 
 
 def roundtrip(url: str, message: str = "ping") -> str | bytes:

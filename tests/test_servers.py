@@ -20,9 +20,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection
 
 import wslab
+from wslab.core.slow import DETAILS, ORDERS, PROCESSING_DELAY, USERS, answer
 from wslab.lessons import LESSONS
 from wslab.servers import SERVERS, ChatServer, EchoServer, LessonServer, SlowServer, create_server
-from wslab.servers.slow import DETAILS, ORDERS, PROCESSING_DELAY, USERS, answer
 
 # --- the registry -----------------------------------------------------------------
 

@@ -26,7 +26,6 @@ from wslab.core.auth import (
     TOKEN_LIFETIME,
     UNAUTHORIZED,
     TokenRejected,
-    UserTable,
     check_token,
     close_code_for,
     decode_part,
@@ -38,6 +37,7 @@ from wslab.core.auth import (
     new_secret,
 )
 from wslab.core.timescale import real_seconds, scaled_time
+from wslab.state.auth import UserTable
 
 SECRET = b"k" * SECRET_BYTES
 OTHER = b"o" * SECRET_BYTES

@@ -12,8 +12,8 @@ from helpers import async_wait_until
 
 import wslab
 from wslab.clients.chat import ChatSession
-from wslab.core.eventlog import EventLog
 from wslab.core.events import ReadyState
+from wslab.state.eventlog import EventLog
 from wslab.widgets import ChatBox, MessageLog, ReadyStateBadge
 from wslab.widgets._kernel import OnKernelThread
 

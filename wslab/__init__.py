@@ -20,10 +20,11 @@ from wslab.clients.bots import Bot, BotCrew, start_bots, stop_bots
 from wslab.clients.chat import ChatLine, ChatSession
 from wslab.clients.classroom import ClassroomMonitor, start_students
 from wslab.clients.heartbeat import HeartbeatClient
-from wslab.clients.reconnect import ReconnectingWebSocket, ReliableSession
+from wslab.clients.outbox import ReliableSession
+from wslab.clients.reconnect import ReconnectingWebSocket
 from wslab.clients.websocket import InvalidAccessError, InvalidStateError, WebSocket, live_clients
 from wslab.core.classroom import ClassroomSnapshot, RateMeter, plan_students, student_urls
-from wslab.core.eventlog import EventLog, LogEntry
+from wslab.core.eventlog import LogEntry
 from wslab.core.events import Blob, CloseEvent, ErrorEvent, Event, MessageEvent, ReadyState
 from wslab.core.messages import MessageError
 from wslab.core.ratelimit import RateLimit
@@ -43,10 +44,11 @@ from wslab.runtime.runner import (
     ServerStartError,
     get_ws_url,
     running_servers,
-    serve,
     stop_all,
     stop_server,
 )
+from wslab.servers import serve
+from wslab.state.eventlog import EventLog
 from wslab.state.rooms import Rooms
 
 __version__ = "0.1.0"

@@ -13,18 +13,14 @@ cleanly (exit 0).
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
-import time
 from collections.abc import Sequence
-from types import FrameType
 
-from wslab.core.eventlog import LogEntry
 from wslab.core.timescale import set_time_scale
 from wslab.lessons import LESSONS
-from wslab.runtime.runner import DEFAULT_HOST, ServerStartError, serve
-from wslab.servers import SERVERS
+from wslab.runtime.runner import DEFAULT_HOST, ServerStartError
+from wslab.runtime.standalone import run_until_stopped
+from wslab.servers import SERVERS, serve
 
 __all__ = ["main"]
 
@@ -96,12 +92,6 @@ def _list() -> int:
     return 0
 
 
-def _print_entry(entry: LogEntry) -> None:
-    stamp = time.strftime("%H:%M:%S", time.localtime(entry.time))
-    arrow = {"in": "<-", "out": "->"}.get(entry.direction, "  ")
-    print(f"{stamp} {arrow} {entry.kind:<9} {entry.text}", flush=True)
-
-
 def _serve(args: argparse.Namespace) -> int:
     if args.name not in SERVERS:
         known = ", ".join(sorted(SERVERS))
@@ -132,27 +122,7 @@ def _serve(args: argparse.Namespace) -> int:
     warning = classroom_warning(running, stop="Ctrl-C")
     if warning:
         print(f"warning: {warning}", file=sys.stderr, flush=True)
-    if not args.quiet:
-        running.log.subscribe(_print_entry)
-    stop = threading.Event()
-
-    def _terminate(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    # SIGTERM (from a process manager) stops as cleanly as Ctrl-C does.
-    if hasattr(signal, "SIGTERM"):
-        signal.signal(signal.SIGTERM, _terminate)
-    try:
-        # Said inside the try: a Ctrl-C the moment this line appears still stops cleanly.
-        print(f"{args.name} server listening on {running.url} (Ctrl-C to stop)", flush=True)
-        # Wait in short slices: on Windows a bare wait() does not see Ctrl-C.
-        while not stop.wait(0.2):
-            pass
-    except KeyboardInterrupt:
-        pass
-    running.stop(grace=2.0)
-    print(f"{args.name} server stopped", flush=True)
-    return 0
+    return run_until_stopped(running, label=args.name, quiet=args.quiet)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,7 +18,7 @@ from helpers import sync_connect
 
 import wslab
 from wslab import cli
-from wslab.core.eventlog import EventLog, mask_secrets
+from wslab.core.eventlog import mask_secrets
 from wslab.core.origins import ALLOW_ALL, OriginPolicy, origin_policy
 from wslab.core.ratelimit import (
     DEFAULT_BURST,
@@ -30,6 +30,7 @@ from wslab.core.ratelimit import (
 from wslab.runtime import runner
 from wslab.servers import SERVERS, create_server
 from wslab.servers.base import LessonServer
+from wslab.state.eventlog import EventLog
 
 # --- the token bucket -----------------------------------------------------------------------
 
@@ -191,7 +192,7 @@ def test_the_signing_secret_is_new_at_each_start_and_never_logged() -> None:
 
 def test_everything_binds_loopback_unless_told() -> None:
     assert runner.DEFAULT_HOST == "127.0.0.1"
-    assert inspect.signature(runner.serve).parameters["host"].default == "127.0.0.1"
+    assert inspect.signature(wslab.serve).parameters["host"].default == "127.0.0.1"
     for name in SERVERS:
         server = wslab.serve(name, **({"interval": None} if name == "feed" else {}))
         assert server.host == "127.0.0.1", name

@@ -37,8 +37,8 @@ from wslab.core.auth import TokenRejected, check_token, new_secret
 from wslab.core.files import sanitize_filename, validate_file_meta
 from wslab.core.messages import MessageError, parse_message, validate_name
 from wslab.core.outbox import validate_client_id, validate_message_id
-from wslab.state.feed import parse_event_id
-from wslab.state.rooms import validate_room_name
+from wslab.core.rooms import validate_room_name
+from wslab.core.sse import parse_event_id
 
 SETTINGS = settings(
     max_examples=40,

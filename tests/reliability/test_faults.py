@@ -29,7 +29,8 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.sync.client import ClientConnection
 
 import wslab
-from wslab.clients.reconnect import ReliableSession, pending_retry_timers
+from wslab.clients.outbox import ReliableSession
+from wslab.clients.reconnect import pending_retry_timers
 from wslab.core.eventlog import LogEntry
 from wslab.core.files import CHUNK_SIZE, TransferProgress, file_meta, iter_chunks, sha256_hex
 from wslab.core.timescale import scaled_time

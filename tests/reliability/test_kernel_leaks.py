@@ -87,9 +87,7 @@ class Kernel:
         """Run every cell; those in ``slower`` at time scale 0.2 (see :data:`STORM_SCALE`)."""
         for index, cell in enumerate(cells):
             if index in slower:
-                self.run_ok(
-                    f"from wslab.core.timescale import set_time_scale\nset_time_scale({STORM_SCALE})"
-                )
+                self.run_ok(f"from wslab import set_time_scale\nset_time_scale({STORM_SCALE})")
             self.run_ok(cell)
             if index in slower:
                 self.run_ok("set_time_scale(None)")

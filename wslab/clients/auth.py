@@ -36,9 +36,9 @@ import aiohttp
 
 from wslab.clients.websocket import WebSocket
 from wslab.core.auth import BANNED, TOKEN_EXPIRED, UNAUTHORIZED
-from wslab.core.eventlog import EventLog
 from wslab.core.events import CloseEvent, Event, MessageEvent
 from wslab.core.timescale import real_seconds
+from wslab.state.eventlog import EventLog
 from wslab.state.observable import Observers
 
 __all__ = ["AUTH_CLOSE_CODES", "STATES", "AuthClient", "AuthState", "login_url_for"]

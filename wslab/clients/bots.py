@@ -13,24 +13,29 @@ import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from wslab.core.eventlog import EventLog
 from wslab.core.messages import dumps
 from wslab.core.timescale import real_seconds
 from wslab.runtime.keeper import Keeper
 from wslab.runtime.loopthread import LoopThread
+from wslab.state.eventlog import EventLog
 
 __all__ = [
     "DEFAULT_BOTS",
+    "DEFAULT_ROOM_BOTS",
     "Bot",
     "BotCrew",
+    "RoomBot",
+    "RoomBotCrew",
+    "parse_step",
     "register_crew",
     "running_crews",
     "start_bots",
+    "start_room_bots",
     "stop_bots",
 ]
 
@@ -195,3 +200,192 @@ def stop_bots(key: str | None = None) -> None:
         _kept.stop_all()
     else:
         _kept.stop(key)
+
+
+def parse_step(step: str) -> tuple[str, str, str]:
+    """Split a bot's script line into ``(verb, room, text)``.
+
+    A line is ``"join <room>"``, ``"leave <room>"`` or ``"say <room> <text>"``;
+    room names never contain spaces, so the first two spaces split it.
+
+    Raises:
+        ValueError: for an unknown verb, a missing room, or a ``say`` with no text.
+    """
+    verb, _, rest = step.partition(" ")
+    room, _, text = rest.partition(" ")
+    if verb not in ("join", "leave", "say") or not room:
+        raise ValueError(
+            f"a bot step is 'join <room>', 'leave <room>' or 'say <room> <text>', not {step!r}"
+        )
+    if (verb == "say") != bool(text):
+        raise ValueError(f"only 'say' takes a text: {step!r}")
+    return verb, room, text
+
+
+@dataclass(frozen=True)
+class RoomBot(Bot):
+    """A scripted member of the rooms server.
+
+    Attributes:
+        name: its display name (sent in ``hello``).
+        lines: its script, one step every ``every`` nominal seconds, over and
+            over: ``"join <room>"``, ``"leave <room>"`` or ``"say <room> <text>"``.
+        every: nominal seconds between steps.
+        first: nominal seconds before the first step.
+        rooms: the rooms it joins at once, before its script starts.
+    """
+
+    rooms: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for step in self.lines:
+            parse_step(step)  # a typo in a script should fail here, not on a bot thread
+
+
+class RoomBotCrew(BotCrew):
+    """Some :class:`RoomBot` members of one rooms server, on their own loop thread.
+
+    Kept with the chat bots (``wslab.clients.bots``), so :func:`wslab.stop_bots`
+    stops them too and a crew started again under the same key replaces the
+    earlier one.
+    """
+
+    def start(self, timeout: float = 10.0) -> RoomBotCrew:
+        """Connect every bot; return once each is in its first rooms."""
+        super().start(timeout)
+        return self
+
+    async def _live(self, bot: Bot, joined: asyncio.Event) -> None:
+        assert isinstance(bot, RoomBot)
+        try:
+            async with connect(self.url, compression=None, proxy=None, close_timeout=1) as ws:
+                rooms = await self._arrive(bot, ws)
+                joined.set()
+                talker = asyncio.create_task(self._act(bot, ws))
+                try:
+                    await self._hear(bot, ws, rooms)
+                finally:
+                    talker.cancel()
+        except (OSError, ConnectionClosed, TimeoutError) as exc:
+            self.log.record("error", f"{bot.name}: {type(exc).__name__}: {exc}", peer=bot.name)
+        finally:
+            joined.set()  # never leave start() waiting
+
+    async def _arrive(self, bot: RoomBot, ws: ClientConnection) -> set[str]:
+        # hello first, and only once it is welcome the joins: a hello refused
+        # as name-taken (the crew this one replaces may not have left yet) is
+        # sent again, and a join before the welcome would fix the name as "#n".
+        for _ in range(40):
+            await ws.send(dumps({"type": "hello", "name": bot.name}))
+            answer = await self._next(ws, ("welcome", "error"))
+            if answer["type"] == "welcome":
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise ConnectionError(f"the name {bot.name!r} stayed taken")
+        for room in bot.rooms:
+            await ws.send(dumps({"type": "join", "room": room}))
+            await self._next(ws, ("joined",))
+            self.log.record("join", f"{bot.name} joined {room}", peer=bot.name)
+        return set(bot.rooms)
+
+    @staticmethod
+    async def _next(ws: ClientConnection, kinds: tuple[str, ...]) -> dict[str, Any]:
+        async def read() -> dict[str, Any]:
+            while True:
+                msg: dict[str, Any] = json.loads(await ws.recv())
+                if msg.get("type") in kinds:
+                    return msg
+
+        return await asyncio.wait_for(read(), 10.0)
+
+    async def _act(self, bot: RoomBot, ws: ClientConnection) -> None:
+        await asyncio.sleep(real_seconds(bot.first))
+        for step in itertools.cycle(bot.lines):
+            verb, room, text = parse_step(step)
+            if verb == "say":
+                await ws.send(dumps({"type": "message", "room": room, "text": text}))
+                self.log.record("say", f"{room}: {text}", peer=bot.name)
+            else:
+                await ws.send(dumps({"type": verb, "room": room}))
+                self.log.record(verb, f"{bot.name} {verb}s {room}", peer=bot.name)
+            await asyncio.sleep(real_seconds(bot.every))
+
+    async def _hear(self, bot: Bot, ws: ClientConnection, rooms: set[str]) -> None:
+        names = {b.name for b in self.bots}
+        async for raw in ws:
+            try:
+                msg = json.loads(raw)
+            except ValueError:
+                continue
+            kind = msg.get("type")
+            if kind == "joined":
+                rooms.add(msg["room"])
+            elif kind == "left":
+                rooms.discard(msg["room"])
+            elif (
+                kind == "message"
+                # Bots answer people, not each other: no endless loops.
+                and msg.get("from") not in names
+                and bot.name.casefold() in str(msg.get("text", "")).casefold()
+            ):
+                await asyncio.sleep(real_seconds(0.5))
+                room = msg["room"]
+                yours = ", ".join(sorted(rooms))
+                reply = f"@{msg['from']} you called? I heard you in {room}; I'm in {yours}."
+                await ws.send(dumps({"type": "message", "room": room, "text": reply}))
+                self.log.record("say", f"{room}: {reply}", peer=bot.name)
+
+
+DEFAULT_ROOM_BOTS: tuple[RoomBot, ...] = (
+    RoomBot(
+        "Ada",
+        (
+            "say general Hi all! Anyone else on lesson 7?",
+            "join random",
+            "say random Psst, it's quieter in here.",
+            "leave random",
+            "say general Say my name in a room I'm in, and I'll answer.",
+        ),
+        every=3.0,
+        first=0.5,
+        rooms=("general",),
+    ),
+    RoomBot(
+        "Grace",
+        (
+            "say general A room is just a Map of Sets on the server.",
+            "say help Ask me anything about rooms.",
+            "say general Leave a room and you stop hearing it.",
+        ),
+        every=4.0,
+        first=1.0,
+        rooms=("general", "help"),
+    ),
+    RoomBot(
+        "Linus",
+        (
+            "say random Nobody in general can hear this.",
+            "leave random",
+            "join random",
+        ),
+        every=3.5,
+        first=1.5,
+        rooms=("random",),
+    ),
+)
+
+
+def start_room_bots(
+    url: str, bots: Sequence[RoomBot] = DEFAULT_ROOM_BOTS, *, key: str = "room-bots"
+) -> RoomBotCrew:
+    """Start bots on the rooms server at ``url``, replacing any crew under ``key``.
+
+    Returns once every bot has said hello and joined its first rooms. The
+    crew runs on a thread named ``wslab-<key>``; stop it with ``crew.stop()``
+    or :func:`wslab.stop_bots`.
+    """
+    stop_bots(key)
+    # One registry for every crew: stop_bots() and the course's "nothing left
+    # behind" checks then see room bots too.
+    return register_crew(RoomBotCrew(key, url, bots).start())

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from wslab.clients.websocket import WebSocket
-from wslab.core.eventlog import EventLog
 from wslab.core.events import CloseEvent, Event, MessageEvent
 from wslab.core.messages import dumps
+from wslab.state.eventlog import EventLog
 from wslab.state.observable import Observers
 
 __all__ = ["ChatLine", "ChatSession"]

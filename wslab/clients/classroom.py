@@ -32,7 +32,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from wslab.clients import bots as _bots
-from wslab.clients.bots import Bot, stop_bots
+from wslab.clients.bots import Bot, RoomBot, RoomBotCrew, stop_bots
 from wslab.core.classroom import (
     RATE_WINDOW,
     ClassroomSnapshot,
@@ -42,13 +42,12 @@ from wslab.core.classroom import (
     exposure_warning,
     student_urls,
 )
-from wslab.core.eventlog import LogEntry
+from wslab.core.eventlog import LogEntry, peer_address
 from wslab.core.messages import dumps
 from wslab.core.timescale import nominal_seconds, real_seconds
 from wslab.runtime.keeper import Keeper
 from wslab.runtime.runner import RunningServer
-from wslab.servers.base import peer_address
-from wslab.servers.rooms import RoomBot, RoomBotCrew
+from wslab.servers.base import LessonServer
 from wslab.state.observable import Observers
 from wslab.state.rooms import Rooms
 
@@ -158,7 +157,7 @@ class ClassroomMonitor:
 
     async def _begin(self) -> None:
         # On the server's loop: count who is here already, then follow the log.
-        self._joined = len(self.server.app.peers)
+        self._joined = len(_lesson_app(self.server).peers)
         self._unsubscribe = self.server.log.subscribe(self._on_entry)
         self._publish()
         self._task = asyncio.create_task(self._tick())
@@ -181,12 +180,17 @@ class ClassroomMonitor:
             self._publish()
 
     def _collect(self) -> ClassroomSnapshot:
-        app = self.server.app
+        app = _lesson_app(self.server)
         registry = getattr(app, "rooms", None)
         rooms: Rooms[Any] | None = registry if isinstance(registry, Rooms) else None
         name_of = _namer(app)
         students = [
-            (peer, name_of(ws, peer), peer_address(ws), rooms.rooms_of(ws) if rooms else [])
+            (
+                peer,
+                name_of(ws, peer),
+                peer_address(ws.remote_address),
+                rooms.rooms_of(ws) if rooms else [],
+            )
             for ws, peer in list(app.peers.items())
         ]
         by_room = {}
@@ -236,6 +240,13 @@ class ClassroomMonitor:
     @property
     def running(self) -> bool:
         return not self._closed and self.server.running
+
+
+def _lesson_app(server: RunningServer) -> LessonServer:
+    app = server.app
+    if not isinstance(app, LessonServer):
+        raise TypeError(f"a classroom monitor watches a lesson server, not {type(app).__name__}")
+    return app
 
 
 def _namer(app: Any) -> Callable[[ServerConnection, str], str]:

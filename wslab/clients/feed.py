@@ -41,12 +41,12 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from wslab.clients.listeners import call_listeners
-from wslab.core.eventlog import EventLog
 from wslab.core.events import ErrorEvent, Event
 from wslab.core.messages import dumps
 from wslab.core.sse import SSEParser
 from wslab.core.timescale import real_seconds
 from wslab.runtime.loopthread import call_on_loop
+from wslab.state.eventlog import EventLog
 from wslab.state.observable import Observers
 
 __all__ = [

@@ -23,7 +23,6 @@ import json
 from typing import Any
 
 from wslab.clients.websocket import BinaryType, WebSocket
-from wslab.core.eventlog import EventLog
 from wslab.core.events import Blob, CloseEvent, MessageEvent
 from wslab.core.files import (
     CHUNK_SIZE,
@@ -39,6 +38,7 @@ from wslab.core.files import (
 )
 from wslab.core.messages import MessageError, dumps
 from wslab.core.timescale import real_seconds
+from wslab.state.eventlog import EventLog
 from wslab.state.observable import Observers
 
 __all__ = ["HIGH_WATER", "FileClient"]

@@ -34,7 +34,6 @@ from typing import Any
 
 from wslab.clients.reconnect import ReconnectingWebSocket
 from wslab.clients.websocket import WebSocket
-from wslab.core.eventlog import EventLog
 from wslab.core.events import CloseEvent, Event, MessageEvent, ReadyState
 from wslab.core.heartbeat import (
     DEFAULT_PRESET,
@@ -49,6 +48,7 @@ from wslab.core.heartbeat import (
     worst_case_detection,
 )
 from wslab.core.timescale import real_seconds
+from wslab.state.eventlog import EventLog
 from wslab.state.observable import Observers
 
 __all__ = [

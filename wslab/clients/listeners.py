@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from wslab.core.eventlog import EventLog
+from wslab.state.eventlog import EventLog
 
 __all__ = ["call_listeners"]
 

@@ -33,7 +33,6 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from wslab.clients.listeners import call_listeners
-from wslab.core.eventlog import EventLog
 from wslab.core.events import (
     EVENT_TYPES,
     Blob,
@@ -45,6 +44,7 @@ from wslab.core.events import (
     ReadyState,
 )
 from wslab.runtime.loopthread import call_on_loop
+from wslab.state.eventlog import EventLog
 from wslab.state.observable import Observers
 
 __all__ = ["InvalidAccessError", "InvalidStateError", "WebSocket", "live_clients"]

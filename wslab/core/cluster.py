@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from wslab.core.messages import MessageError
 
@@ -28,9 +29,14 @@ __all__ = [
     "KIB",
     "MAX_ROOMS_PER_CLIENT",
     "MIB",
+    "MODES",
+    "MODE_ENV",
+    "NODE_ENV",
+    "PREFIX_ENV",
     "ROOM_PATTERN",
     "Keys",
     "MemoryRooms",
+    "Mode",
     "RoundRobin",
     "bytes_per_connection",
     "connections_that_fit",
@@ -293,3 +299,18 @@ def connections_that_fit(budget: float, per_connection: float, baseline: float =
     if per_connection <= 0:
         raise ValueError("per_connection must be positive")
     return max(0, int((budget - baseline) // per_connection))
+
+
+Mode = Literal["local", "redis"]
+
+
+MODES: tuple[Mode, ...] = ("local", "redis")
+
+
+MODE_ENV = "WSLAB_CLUSTER_MODE"
+
+
+PREFIX_ENV = "WSLAB_REDIS_PREFIX"
+
+
+NODE_ENV = "WSLAB_CLUSTER_NODE"

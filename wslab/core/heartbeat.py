@@ -45,14 +45,10 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
-import time
 from collections import deque
 from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
-
-from wslab.core.eventlog import Direction, EventLog, LogEntry, describe_payload
 
 __all__ = [
     "DEFAULT_PRESET",
@@ -63,7 +59,6 @@ __all__ = [
     "TRANSITIONS",
     "Action",
     "Beat",
-    "HeartbeatLog",
     "HeartbeatLogFilter",
     "HeartbeatMachine",
     "Phase",
@@ -443,46 +438,6 @@ class HeartbeatMachine:
 
 
 # --- rule 3: don't log ping/pong in production -----------------------------------------
-
-
-class HeartbeatLog(EventLog):
-    """An event log that can leave heartbeat messages out (rule 3).
-
-    With ``heartbeats=False`` the text messages ``ping`` and ``pong`` are not
-    recorded, only counted in :attr:`skipped`; everything else (other
-    messages, missed pongs, closes) is. A page that pings every 30 s writes
-    2,880 useless lines a day per user otherwise, and buries what matters.
-
-    Args:
-        maxlen: entries to keep, as for :class:`~wslab.core.eventlog.EventLog`.
-        heartbeats: record ``ping``/``pong`` messages (True) or skip them.
-
-    Thread-safe, like every event log.
-    """
-
-    def __init__(self, maxlen: int = 1000, *, heartbeats: bool = True) -> None:
-        super().__init__(maxlen)
-        self.heartbeats = heartbeats
-        self._skipped = 0
-        self._skip_lock = threading.Lock()
-
-    @property
-    def skipped(self) -> int:
-        """How many heartbeat messages were left out."""
-        with self._skip_lock:
-            return self._skipped
-
-    def message(self, direction: Direction, data: str | bytes, peer: str = "") -> LogEntry:
-        """Record a message, unless it is a heartbeat and heartbeats are off.
-
-        Returns the entry, recorded or not.
-        """
-        if self.heartbeats or not is_heartbeat(data):
-            return super().message(direction, data, peer)
-        with self._skip_lock:
-            self._skipped += 1
-        preview, size, binary = describe_payload(data)
-        return LogEntry(time.time(), "message", direction, peer, preview, size, binary)
 
 
 #: websockets' debug lines about heartbeats: ``> PING 1a 2b [binary, 4 bytes]``,

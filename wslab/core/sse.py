@@ -30,10 +30,12 @@ import re
 from dataclasses import dataclass
 
 __all__ = [
+    "MAX_ID_DIGITS",
     "SSEParser",
     "ServerSentEvent",
     "encode_comment",
     "encode_event",
+    "parse_event_id",
     "parse_stream",
 ]
 
@@ -252,3 +254,31 @@ def parse_stream(stream: bytes | str) -> list[ServerSentEvent]:
     events = parser.feed(stream)
     parser.close()
     return events
+
+
+#: Ids are decimal integers; more digits than this is not an id, it is an attack.
+MAX_ID_DIGITS = 18
+
+
+def parse_event_id(value: str | None, *, what: str = "Last-Event-ID") -> int | None:
+    """Read an event id sent by a client (a header or a query parameter).
+
+    Args:
+        value: the text as received; None or ``""`` when the client sent none.
+        what: how to name it in the error message.
+
+    Returns:
+        The id, or None when there was none.
+
+    Raises:
+        ValueError: the text is not a plain non-negative decimal integer of at
+            most :data:`MAX_ID_DIGITS` digits (no sign, no spaces, no ``1e3``).
+    """
+    if value is None or value == "":
+        return None
+    if not (value.isascii() and value.isdigit()):
+        shown = value if len(value) <= 20 else value[:19] + "…"
+        raise ValueError(f"{what} must be a non-negative integer event id, not {shown!r}")
+    if len(value) > MAX_ID_DIGITS:
+        raise ValueError(f"{what} is too long: an event id has at most {MAX_ID_DIGITS} digits")
+    return int(value)

@@ -17,7 +17,6 @@ This module is pure: no sockets, no asyncio.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -32,8 +31,9 @@ __all__ = [
 
 TIME_SCALE_ENV = "WSLAB_TIME_SCALE"
 
-_lock = threading.Lock()
 # None means "not set by the API": fall back to the environment on each read.
+# No lock: the value is one module global, read and replaced whole (a single
+# reference store), so every thread sees the old value or the new one.
 _override: float | None = None
 
 
@@ -61,9 +61,9 @@ def time_scale() -> float:
     Thread-safe; re-reads ``WSLAB_TIME_SCALE`` unless :func:`set_time_scale`
     has set a value.
     """
-    with _lock:
-        if _override is not None:
-            return _override
+    override = _override
+    if override is not None:
+        return override
     value = os.environ.get(TIME_SCALE_ENV, "").strip()
     return _parse(value) if value else 1.0
 
@@ -78,8 +78,7 @@ def set_time_scale(scale: float | None) -> None:
     if scale is not None:
         _check(float(scale))
         scale = float(scale)
-    with _lock:
-        _override = scale
+    _override = scale
 
 
 @contextmanager
@@ -87,14 +86,12 @@ def scaled_time(scale: float) -> Iterator[float]:
     """Run a block at another time scale, then restore the previous one."""
     global _override
     _check(float(scale))
-    with _lock:
-        previous = _override
-        _override = float(scale)
+    previous = _override
+    _override = float(scale)
     try:
         yield float(scale)
     finally:
-        with _lock:
-            _override = previous
+        _override = previous
 
 
 def real_seconds(nominal: float) -> float:

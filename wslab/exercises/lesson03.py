@@ -5,8 +5,8 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from wslab.core.slow import DETAILS, ORDERS, USERS
 from wslab.exercises._core import Exercise
-from wslab.servers.slow import DETAILS, ORDERS, USERS
 
 __all__ = ["EXERCISES"]
 

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from wslab.core.messages import MessageError
+from wslab.core.rooms import is_valid_room_name, validate_room_name
 from wslab.exercises._core import Exercise
-from wslab.state.rooms import Rooms, is_valid_room_name, validate_room_name
+from wslab.state.rooms import Rooms
 
 __all__ = ["CANDIDATES", "EXERCISES", "STORY", "receivers"]
 

@@ -32,8 +32,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from wslab.core.cluster import RoundRobin
-from wslab.core.eventlog import EventLog
 from wslab.network.tcpservice import TcpService
+from wslab.state.eventlog import EventLog
 from wslab.state.observable import Observers
 
 __all__ = ["Balancer", "Route"]

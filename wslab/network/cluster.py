@@ -31,37 +31,32 @@ import asyncio
 import collections
 import contextlib
 import os
-import re
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from wslab.core.cluster import (
-    GIB,
-    KIB,
+    MODE_ENV,
+    MODES,
+    NODE_ENV,
+    PREFIX_ENV,
     Keys,
-    bytes_per_connection,
-    connections_that_fit,
     server_label,
 )
-from wslab.core.eventlog import Direction, EventLog
-from wslab.core.timescale import time_scale
+from wslab.core.timescale import TIME_SCALE_ENV, time_scale
 from wslab.network.balancer import Balancer, Route
 from wslab.network.redisbox import REDIS_URL_ENV, RedisBox, RedisTap
 from wslab.runtime.keeper import Keeper
-from wslab.servers.cluster import MODE_ENV, MODES, NODE_ENV, PREFIX_ENV
+from wslab.runtime.standalone import DIRECTIONS, EVENT, LISTENING
+from wslab.state.eventlog import EventLog
 
 __all__ = [
     "Cluster",
     "ClusterStartError",
-    "MemoryProfile",
     "ServerProcess",
-    "measure_memory",
-    "node_main",
     "running_clusters",
     "start_cluster",
     "stop_cluster",
@@ -74,20 +69,14 @@ STOP_TIMEOUT = 5.0
 #: At most this many server processes in one cluster.
 MAX_SERVERS = 8
 
-# What the CLI prints once listening, and for every event after that.
-_LISTENING = re.compile(r"listening on (wss?://\S+)")
-_EVENT = re.compile(r"^\d\d:\d\d:\d\d (<-|->|  ) (\S+) *(.*)$")
-_DIRECTIONS: dict[str, Direction] = {"<-": "in", "->": "out", "  ": "-"}
-
-# A server process runs the ordinary CLI (`python -m wslab serve cluster`)
-# with two differences:
+# A server process runs ClusterServer standalone (wslab.servers.cluster.node_main),
+# printing its events the way `python -m wslab serve` does, with two differences:
 # - it loads only what the cluster server needs, not the whole course: the
 #   `wslab` and `wslab.servers` packages are stand-ins, so their __init__
 #   files (every lesson's server, aiohttp, ...) are not run, and a process
 #   starts several times faster;
 # - a guard thread watches standard input: when it closes (the kernel stopped
-#   us, or died), it sends the process SIGTERM, which the CLI turns into a
-#   clean stop.
+#   us, or died), the process stops itself cleanly.
 _NODE_BOOTSTRAP = """\
 import os, sys, types
 root = sys.argv.pop(1)
@@ -96,13 +85,8 @@ package.__path__ = [root]
 servers = types.ModuleType("wslab.servers")
 servers.__path__ = [os.path.join(root, "servers")]
 sys.modules.update({"wslab": package, "wslab.servers": servers})
-from wslab.servers.base import LessonServer
-from wslab.servers.cluster import ClusterServer
-servers.LessonServer = LessonServer
-servers.SERVERS = {"cluster": ClusterServer}
-servers.create_server = lambda name, **options: ClusterServer(**options)
-from wslab.network.cluster import node_main
-node_main()
+from wslab.servers.cluster import node_main
+sys.exit(node_main())
 """
 
 _kept: Keeper[Cluster] = Keeper()
@@ -110,37 +94,6 @@ _kept: Keeper[Cluster] = Keeper()
 
 class ClusterStartError(RuntimeError):
     """A server process did not start listening; the message has its output."""
-
-
-def node_main() -> None:
-    """Entry point of a server process: ``python -m wslab``, stopping when stdin closes.
-
-    Run by :data:`_NODE_BOOTSTRAP`, with the CLI's arguments in ``sys.argv``.
-    """
-    import _thread
-    import signal
-
-    from wslab.cli import main
-
-    def guard() -> None:
-        with contextlib.suppress(OSError, ValueError):
-            sys.stdin.buffer.read()
-        # Stop the way a process manager would: SIGTERM, which the CLI turns
-        # into a clean stop, but only once the CLI handles it (earlier, it
-        # would kill the process mid-start).
-        deadline = time.monotonic() + START_TIMEOUT
-        sigterm = getattr(signal, "SIGTERM", None)
-        while sigterm is not None and signal.getsignal(sigterm) in (signal.SIG_DFL, None):
-            if time.monotonic() > deadline:
-                sigterm = None
-            time.sleep(0.01)
-        if sigterm is not None:
-            signal.raise_signal(sigterm)
-        else:
-            _thread.interrupt_main()  # Ctrl-C, which the CLI handles too
-
-    threading.Thread(target=guard, name="stdin-guard", daemon=True).start()
-    sys.exit(main(sys.argv[1:]))
 
 
 # --- one server process --------------------------------------------------------------
@@ -189,20 +142,20 @@ class ServerProcess:
         for raw in stdout:
             line = raw.rstrip("\n")
             self.output.append(line)
-            if not self.url and (found := _LISTENING.search(line)):
+            if not self.url and (found := LISTENING.search(line)):
                 self.url = found.group(1)
                 self.port = int(self.url.rsplit(":", 1)[1].strip("/"))
                 self.log.record("listening", line)
                 self._listening.set()
                 continue
-            event = _EVENT.match(line)
+            event = EVENT.match(line)
             if event is None:
                 self.log.record("output", line)
             else:
                 arrow, kind, text = event.groups()
                 if kind in ("redis", "redis-down"):
                     self.redis_up = kind == "redis"
-                self.log.record(kind, text, direction=_DIRECTIONS[arrow])
+                self.log.record(kind, text, direction=DIRECTIONS[arrow])
         self.log.record("exited", f"server {self.label} exited")
 
     def wait_listening(self, timeout: float = START_TIMEOUT) -> None:
@@ -432,24 +385,15 @@ def _raise_fd_limit(wanted: int = 8192) -> None:
 
 
 def _node_command() -> list[str]:
-    return [
-        sys.executable,
-        "-c",
-        _NODE_BOOTSTRAP,
-        str(Path(__file__).resolve().parent),
-        "serve",
-        "cluster",
-        "--port",
-        "0",
-        # The kernel's time scale, so that the servers' nominal seconds match.
-        "--time-scale",
-        repr(time_scale()),
-    ]
+    # The wslab package's folder: the stand-in package's __path__.
+    return [sys.executable, "-c", _NODE_BOOTSTRAP, str(Path(__file__).resolve().parents[1])]
 
 
 def _environment(mode: str, label: str, prefix: str, redis_url: str) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"
+    # The kernel's time scale, so that the servers' nominal seconds match.
+    env[TIME_SCALE_ENV] = repr(time_scale())
     env[MODE_ENV] = mode
     env[NODE_ENV] = label
     env[PREFIX_ENV] = prefix
@@ -553,119 +497,3 @@ def running_clusters() -> dict[str, Cluster]:
 
 
 # --- memory per connection ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MemoryProfile:
-    """A server process's memory (RSS) as idle connections were added.
-
-    Attributes:
-        server: the server's label.
-        counts: how many connections were open at each sample (0 first).
-        rss: the process's resident memory at each sample, in bytes.
-        fds: the process's open file descriptors at each sample (empty on
-            Windows, which has none to count).
-    """
-
-    server: str
-    counts: tuple[int, ...]
-    rss: tuple[int, ...]
-    fds: tuple[int, ...] = ()
-
-    @property
-    def baseline(self) -> int:
-        """Memory with no connections, in bytes."""
-        return self.rss[0]
-
-    @property
-    def bytes_per_connection(self) -> float:
-        """What one more idle connection costs (the slope of a least-squares line)."""
-        return bytes_per_connection(self.counts, self.rss)
-
-    @property
-    def kib_per_connection(self) -> float:
-        return self.bytes_per_connection / KIB
-
-    def predicted(self, count: int) -> float:
-        """The memory the fitted line gives for ``count`` connections, in bytes."""
-        mean_count = sum(self.counts) / len(self.counts)
-        mean_rss = sum(self.rss) / len(self.rss)
-        return mean_rss + (count - mean_count) * self.bytes_per_connection
-
-    def fit(self, budget: float = GIB) -> int:
-        """An *estimate* of how many idle connections fit in ``budget`` bytes."""
-        return connections_that_fit(budget, self.bytes_per_connection, self.baseline)
-
-
-async def measure_memory(
-    server: ServerProcess | None = None,
-    connections: int = 500,
-    steps: int = 5,
-    concurrency: int = 100,
-) -> MemoryProfile:
-    """Open ``connections`` idle WebSockets to a server, sampling its RSS as they add up.
-
-    The connections are opened straight to the server (not through a
-    balancer), in ``steps`` batches of equal size, each fully open (welcome
-    received) before the sample; then all are closed.
-
-    Args:
-        server: a running server process; by default a fresh one ("local"
-            mode) is started for the measurement and stopped after it. A
-            fresh process is the fair choice: one that had connections
-            before reuses the memory they freed, and seems to need none.
-        connections: how many to open in all (a few thousand at most).
-        steps: how many samples after the first (at 0 connections).
-        concurrency: how many handshakes at a time.
-
-    Raises:
-        ValueError: for fewer connections than steps.
-        ClusterStartError: the fresh server did not start.
-    """
-    if connections < steps or steps < 1:
-        raise ValueError("open at least one connection per step")
-    if server is None:
-        env = _environment("local", "M", "", "")
-        fresh = ServerProcess("M", _node_command(), env, "memory")
-        try:
-            await fresh.wait_listening_async()
-            return await measure_memory(fresh, connections, steps, concurrency)
-        finally:
-            fresh.request_stop()
-            while fresh.running:
-                await asyncio.sleep(0.01)
-            fresh.stop()
-    import psutil
-    from websockets.asyncio.client import ClientConnection, connect
-
-    process = psutil.Process(server.pid)
-    gate = asyncio.Semaphore(concurrency)
-    opened: list[ClientConnection] = []
-
-    async def open_one() -> ClientConnection:
-        async with gate:
-            ws = await connect(
-                server.url, proxy=None, compression=None, ping_interval=None, open_timeout=30
-            )
-            opened.append(ws)
-            await ws.recv()  # the welcome: the server has finished setting it up
-            return ws
-
-    def sample() -> None:
-        counts.append(len(opened))
-        rss.append(int(process.memory_info().rss))
-        if hasattr(process, "num_fds"):  # POSIX only
-            fds.append(int(process.num_fds()))
-
-    counts: list[int] = []
-    rss: list[int] = []
-    fds: list[int] = []
-    sample()
-    try:
-        for step in range(steps):
-            batch = connections * (step + 1) // steps - len(opened)
-            await asyncio.gather(*(open_one() for _ in range(batch)))
-            sample()
-    finally:
-        await asyncio.gather(*(ws.close() for ws in opened), return_exceptions=True)
-    return MemoryProfile(server.label, tuple(counts), tuple(rss), tuple(fds))

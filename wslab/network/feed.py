@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from wslab.core.eventlog import EventLog
+from wslab.state.eventlog import EventLog
 
 __all__ = ["CountingProxy"]
 

@@ -45,10 +45,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from wslab.core.eventlog import EventLog
 from wslab.core.timescale import real_seconds
 from wslab.network.tcpservice import TcpService
 from wslab.runtime.keeper import Keeper
+from wslab.state.eventlog import EventLog
 
 __all__ = [
     "DropMode",

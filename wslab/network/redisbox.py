@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from wslab.core.cluster import Keys
-from wslab.core.eventlog import EventLog
 from wslab.runtime.keeper import Keeper
+from wslab.state.eventlog import EventLog
 from wslab.state.observable import Observers
 
 if TYPE_CHECKING:

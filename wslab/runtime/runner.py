@@ -1,10 +1,11 @@
-"""Lesson servers in the background of the kernel.
+"""Servers in the background of the kernel: each on a thread and loop of its own.
 
-:func:`serve` starts a lesson server on a thread and loop of its own and
-returns once it is listening. Servers are kept by name: serving the same name
-again (re-running the cell, or Run All twice) first stops the earlier one, so
-there is never "address already in use" and never a second server left
-running. :func:`stop_all` runs at interpreter exit.
+:func:`run_server` starts a server application on a thread and loop of its
+own and returns once it is listening (:func:`wslab.serve` looks the lesson
+server up by name, then calls it). Servers are kept by name: running the same
+name again (re-running the cell, or Run All twice) first stops the earlier
+one, so there is never "address already in use" and never a second server
+left running. :func:`stop_all` runs at interpreter exit.
 
 Why a thread: the kernel's own loop stops while a cell blocks
 (``time.sleep(3)``); a server on it would stop answering too.
@@ -16,20 +17,20 @@ import errno
 import threading
 import time
 from ssl import SSLContext
-from typing import Any
+from typing import Any, Protocol
 
-from wslab.core.eventlog import EventLog
 from wslab.runtime.keeper import Keeper
 from wslab.runtime.loopthread import LoopThread
-from wslab.servers import LessonServer, create_server
+from wslab.state.eventlog import EventLog
 
 __all__ = [
     "DEFAULT_HOST",
     "RunningServer",
+    "ServerApp",
     "ServerStartError",
     "get_ws_url",
+    "run_server",
     "running_servers",
-    "serve",
     "stop_all",
     "stop_server",
 ]
@@ -42,6 +43,34 @@ START_TIMEOUT = 10.0
 STOP_GRACE = 0.25
 
 _kept: Keeper[RunningServer] = Keeper()
+
+
+class ServerApp(Protocol):
+    """What :class:`RunningServer` needs of a server: a name, a log, and its lifecycle.
+
+    :class:`wslab.servers.LessonServer` is one; the runtime does not import it,
+    so that the servers sit on the runtime and not the other way round.
+    """
+
+    @property
+    def name(self) -> str:
+        """The server's name (``"echo"``, ``"chat"``, ...)."""
+
+    @property
+    def log(self) -> EventLog:
+        """Where it records what happens."""
+
+    async def listen(self, host: str, port: int, *, ssl: SSLContext | None = None) -> int:
+        """Start listening; return the port."""
+
+    async def started(self) -> None:
+        """Called once listening (start background tasks here)."""
+
+    async def stopping(self) -> None:
+        """Called before :meth:`close` (stop background tasks here)."""
+
+    async def close(self, grace: float) -> None:
+        """Close every connection and stop listening."""
 
 
 class ServerStartError(OSError):
@@ -78,7 +107,7 @@ class RunningServer:
     """
 
     def __init__(
-        self, name: str, app: LessonServer, host: str, port: int, ssl: SSLContext | None = None
+        self, name: str, app: ServerApp, host: str, port: int, ssl: SSLContext | None = None
     ) -> None:
         self.name = name
         self.app = app
@@ -191,42 +220,30 @@ def _start_error(exc: OSError, host: str, port: int) -> ServerStartError:
     return ServerStartError(exc.errno or 0, message)
 
 
-def serve(
-    server: str | LessonServer,
+def run_server(
+    app: ServerApp,
     *,
     host: str = DEFAULT_HOST,
     port: int = 0,
     name: str | None = None,
     register: bool = True,
     ssl: SSLContext | None = None,
-    **options: Any,
 ) -> RunningServer:
-    """Start a lesson server in the background and return once it listens.
+    """Run ``app`` on a thread and loop of its own; return once it listens.
 
     Args:
-        server: a lesson server's name (``"echo"``, ``"chat"``, ...) or an
-            instance of :class:`~wslab.servers.LessonServer`.
-        host: the address to listen on; loopback by default.
-        port: the port; 0 (the default) picks a free one, so notebooks can run
-            side by side.
-        name: the key to keep it under; defaults to the server's name.
-        register: keep it in the registry, so that serving the same name again
-            replaces it and :func:`stop_all` stops it.
-        ssl: a server-side ``ssl.SSLContext`` to serve ``wss://`` (lesson 8).
-        **options: passed to the server class (for example ``delay=`` for
-            ``slow``).
-
-    Returns:
-        The :class:`RunningServer`, with its ``url``, ``port`` and ``log``.
+        app: the server application (a :class:`~wslab.servers.LessonServer`).
+        host, port, ssl: where and how to listen (port 0: any free port).
+        name: the key to keep it under; defaults to ``app.name``.
+        register: keep it, so that running the same name again replaces it
+            and :func:`stop_all` stops it.
 
     Raises:
-        KeyError: for an unknown server name (the message lists the names).
         ServerStartError: if it cannot listen (port in use, no permission).
 
     Idempotent per ``name``: the earlier server of that name is stopped first.
     Thread-safe.
     """
-    app = create_server(server, **options) if isinstance(server, str) else server
     key = name or app.name
     if not register:
         return RunningServer(key, app, host, port, ssl).start()

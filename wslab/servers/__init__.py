@@ -1,6 +1,6 @@
-"""The lesson servers, by name.
+"""The lesson servers, by name, and :func:`serve`, which starts one in the background.
 
-``python -m wslab list`` and :func:`wslab.serve` look names up here. Every
+``python -m wslab list`` and :func:`serve` look names up here. Every
 module in this package is searched for :class:`LessonServer` subclasses with
 a ``name``, so a lesson adds its server by adding its module, nothing more.
 
@@ -16,15 +16,25 @@ import importlib
 import inspect
 import pkgutil
 from collections.abc import Iterator, Mapping
+from ssl import SSLContext
 from types import ModuleType
 from typing import Any
 
+from wslab.runtime.runner import DEFAULT_HOST, RunningServer, run_server
 from wslab.servers.base import LessonServer
 from wslab.servers.chat import ChatServer
 from wslab.servers.echo import EchoServer
 from wslab.servers.slow import SlowServer
 
-__all__ = ["SERVERS", "ChatServer", "EchoServer", "LessonServer", "SlowServer", "create_server"]
+__all__ = [
+    "SERVERS",
+    "ChatServer",
+    "EchoServer",
+    "LessonServer",
+    "SlowServer",
+    "create_server",
+    "serve",
+]
 
 
 def _servers_in(module: ModuleType) -> dict[str, type[LessonServer]]:
@@ -90,3 +100,43 @@ def create_server(name: str, **options: Any) -> LessonServer:
         known = ", ".join(sorted(SERVERS))
         raise KeyError(f"no lesson server called {name!r}; the servers are: {known}")
     return cls(**options)
+
+
+def serve(
+    server: str | LessonServer,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = 0,
+    name: str | None = None,
+    register: bool = True,
+    ssl: SSLContext | None = None,
+    **options: Any,
+) -> RunningServer:
+    """Start a lesson server in the background and return once it listens.
+
+    Args:
+        server: a lesson server's name (``"echo"``, ``"chat"``, ...) or an
+            instance of :class:`~wslab.servers.LessonServer`.
+        host: the address to listen on; loopback by default.
+        port: the port; 0 (the default) picks a free one, so notebooks can run
+            side by side.
+        name: the key to keep it under; defaults to the server's name.
+        register: keep it in the registry, so that serving the same name again
+            replaces it and :func:`~wslab.runtime.runner.stop_all` stops it.
+        ssl: a server-side ``ssl.SSLContext`` to serve ``wss://`` (lesson 8).
+        **options: passed to the server class (for example ``delay=`` for
+            ``slow``).
+
+    Returns:
+        The :class:`~wslab.runtime.runner.RunningServer`, with its ``url``,
+        ``port`` and ``log``.
+
+    Raises:
+        KeyError: for an unknown server name (the message lists the names).
+        ServerStartError: if it cannot listen (port in use, no permission).
+
+    Idempotent per ``name``: the earlier server of that name is stopped first.
+    Thread-safe.
+    """
+    app = create_server(server, **options) if isinstance(server, str) else server
+    return run_server(app, host=host, port=port, name=name, register=register, ssl=ssl)

@@ -42,18 +42,18 @@ from aiohttp import WSMsgType, web
 from wslab.core.auth import (
     TOKEN_LIFETIME,
     TokenRejected,
-    UserTable,
     check_token,
     fingerprint,
     issue_token,
     mask_token,
     new_secret,
 )
-from wslab.core.eventlog import EventLog
 from wslab.core.messages import MessageError, dumps, error_payload, parse_message, require_text
 from wslab.core.ratelimit import RATE_LIMIT_CLOSE_CODE, RateLimit
 from wslab.core.timescale import real_seconds
 from wslab.servers.base import LessonServer, start_aiohttp
+from wslab.state.auth import UserTable
+from wslab.state.eventlog import EventLog
 
 __all__ = ["COOKIE_NAME", "LOGIN_PATH", "AuthServer", "AuthSession"]
 

@@ -24,12 +24,13 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
-from wslab.core.eventlog import EventLog
+from wslab.core.eventlog import peer_address
 from wslab.core.jsevents import browser_product
 from wslab.core.messages import MAX_MESSAGE_BYTES, MessageError, dumps
 from wslab.core.origins import OriginPolicy, origin_policy
 from wslab.core.ratelimit import DEFAULT_RATE_LIMIT, RATE_LIMIT_CLOSE_CODE, RateLimit
 from wslab.runtime.faults import ConnectionTracker, crash_server
+from wslab.state.eventlog import EventLog
 
 __all__ = [
     "DEFAULT_MAX_BACKLOG",
@@ -37,7 +38,6 @@ __all__ = [
     "SLOW_CLOSE_TIMEOUT",
     "CrashableServer",
     "LessonServer",
-    "peer_address",
     "start_aiohttp",
 ]
 
@@ -236,7 +236,7 @@ class LessonServer:
         # Our own 101 response is never read again, and its headers cost about
         # a kilobyte per connection for as long as it stays open (benchmarks/).
         ws.response = None
-        where = f"{peer_address(ws)}{_browser(ws)}"
+        where = f"{peer_address(ws.remote_address)}{_browser(ws)}"
         self.log.record("connect", f"{peer} connected from {where}", peer=peer)
         try:
             await self.on_connect(ws, peer)
@@ -528,12 +528,3 @@ def _steady_malloc() -> None:
     m_trim_threshold, m_mmap_threshold = -1, -3
     mallopt(m_trim_threshold, 4 * 2**20)
     mallopt(m_mmap_threshold, 4 * 2**20)
-
-
-def peer_address(ws: ServerConnection) -> str:
-    """Where a connection comes from, ``host:port`` (``[host]:port`` for IPv6), or ``"?"``."""
-    try:
-        host, port = ws.remote_address[:2]
-    except (TypeError, ValueError):
-        return "?"
-    return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"

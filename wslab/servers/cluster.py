@@ -98,39 +98,44 @@ import contextlib
 import json
 import os
 import secrets
+import sys
 import time
 import weakref
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection
 
-from wslab.core.cluster import Keys, MemoryRooms, validate_client_id, validate_room
+from wslab.core.cluster import (
+    MODE_ENV,
+    MODES,
+    NODE_ENV,
+    PREFIX_ENV,
+    Keys,
+    MemoryRooms,
+    Mode,
+    validate_client_id,
+    validate_room,
+)
 from wslab.core.gaps import redis_back_notice, redis_down_notice
 from wslab.core.messages import MessageError, dumps, parse_message, require_text
-from wslab.core.outbox import Inbox, validate_message_id
+from wslab.core.outbox import validate_message_id
 from wslab.core.timescale import real_seconds
 from wslab.network.redisbox import REDIS_URL_ENV
+from wslab.runtime.runner import ServerStartError, run_server
+from wslab.runtime.standalone import run_until_stopped, stop_when_stdin_closes
 from wslab.servers.base import CrashableServer
+from wslab.state.outbox import Inbox
 
 __all__ = [
     "DEFAULT_REDIS_URL",
     "HISTORY_MAX",
     "KEY_TTL",
-    "MODES",
-    "MODE_ENV",
-    "NODE_ENV",
-    "PREFIX_ENV",
     "REDIS_RETRY",
     "ClusterServer",
-    "Mode",
+    "node_main",
 ]
 
-Mode = Literal["local", "redis"]
-MODES: tuple[Mode, ...] = ("local", "redis")
-MODE_ENV = "WSLAB_CLUSTER_MODE"
-PREFIX_ENV = "WSLAB_REDIS_PREFIX"
-NODE_ENV = "WSLAB_CLUSTER_NODE"
 #: Where ioredis's ``new Redis()`` connects too: this machine, the default port.
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 #: Nominal seconds between attempts to reach Redis again after losing it.
@@ -590,3 +595,24 @@ async def _aclose(obj: Any) -> None:
     close = getattr(obj, "aclose", None) or obj.close
     with contextlib.suppress(Exception):
         await close()
+
+
+def node_main() -> int:
+    """Entry point of one of lesson 11's server processes.
+
+    :func:`wslab.network.cluster.start_cluster` starts each process with this
+    (through a small bootstrap that skips the course's other servers): a
+    :class:`ClusterServer` on any free port, configured by the environment
+    (:data:`~wslab.core.cluster.MODE_ENV`, ...), printing its events until
+    its standard input closes or it is told to stop.
+
+    Returns:
+        The process's exit status: 0 after a clean stop, 1 if it could not listen.
+    """
+    stop_when_stdin_closes()
+    try:
+        running = run_server(ClusterServer(), port=0, register=False)
+    except ServerStartError as exc:
+        print(f"error: {exc.strerror}", file=sys.stderr, flush=True)
+        return 1
+    return run_until_stopped(running, label=ClusterServer.name)

@@ -56,10 +56,10 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from wslab.core.messages import MessageError, dumps, error_payload, parse_message
 from wslab.core.ratelimit import RATE_LIMIT_CLOSE_CODE
-from wslab.core.sse import encode_comment, encode_event
+from wslab.core.sse import encode_comment, encode_event, parse_event_id
 from wslab.core.timescale import real_seconds
 from wslab.servers.base import LessonServer, start_aiohttp
-from wslab.state.feed import DEFAULT_HISTORY, FeedEntry, FeedLog, parse_event_id
+from wslab.state.feed import DEFAULT_HISTORY, FeedEntry, FeedLog
 
 __all__ = [
     "KEEPALIVE",

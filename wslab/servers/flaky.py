@@ -47,10 +47,11 @@ from websockets.http11 import Request, Response
 from websockets.protocol import State
 
 from wslab.core.messages import MessageError, parse_message, require_text
-from wslab.core.outbox import Envelope, Inbox, validate_client_id, validate_message_id
+from wslab.core.outbox import Envelope, validate_client_id, validate_message_id
 from wslab.runtime.faults import ConnectionTracker, crash_server
 from wslab.servers.base import LessonServer
 from wslab.state.observable import Observers
+from wslab.state.outbox import Inbox
 
 __all__ = ["CLOSE_CODES_ALLOWED", "FAULT_TIMEOUT", "FlakyServer", "Handshake", "Status"]
 

@@ -29,10 +29,11 @@ from typing import Any
 
 from websockets.asyncio.server import ServerConnection
 
-from wslab.core.eventlog import EventLog
-from wslab.core.heartbeat import PING, PONG, HeartbeatLog
+from wslab.core.heartbeat import PING, PONG
 from wslab.core.timescale import real_seconds
 from wslab.servers.base import LessonServer
+from wslab.state.eventlog import EventLog
+from wslab.state.heartbeat import HeartbeatLog
 
 __all__ = ["CLOSE_TIMEOUT", "HeartbeatServer"]
 

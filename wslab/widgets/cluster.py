@@ -11,7 +11,8 @@ import ipywidgets as widgets
 
 from wslab.core.cluster import KIB, MIB
 from wslab.core.eventlog import LogEntry
-from wslab.network.cluster import Cluster, MemoryProfile
+from wslab.network.cluster import Cluster
+from wslab.network.memory import MemoryProfile
 from wslab.network.redisbox import RedisState
 from wslab.widgets._kernel import OnKernelThread
 from wslab.widgets.messagelog import MessageLog

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 import ipywidgets as widgets
 import traitlets
 
-from wslab.state.feedstats import FeedStats
+from wslab.state.feed import FeedStats
 from wslab.state.observable import Observers
 from wslab.widgets._kernel import OnKernelThread
 
@@ -31,7 +31,7 @@ class _Client(Protocol):
 class FeedBoard(widgets.HTML):  # type: ignore[misc]
     """One column per transport: its client's readyState, messages, last seq, latency.
 
-    A view over a :class:`~wslab.state.feedstats.FeedStats` (what was received) and,
+    A view over a :class:`~wslab.state.feed.FeedStats` (what was received) and,
     optionally, the clients themselves (their readyState, which changes when a
     stream drops and reconnects).
 

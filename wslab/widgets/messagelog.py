@@ -9,7 +9,8 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
-from wslab.core.eventlog import EventLog, LogEntry, clock
+from wslab.core.eventlog import LogEntry, clock
+from wslab.state.eventlog import EventLog
 from wslab.widgets._kernel import OnKernelThread
 
 __all__ = ["MessageLog"]

@@ -9,7 +9,8 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
-from wslab.state.rooms import RoomEvent, Rooms
+from wslab.core.rooms import RoomEvent
+from wslab.state.rooms import Rooms
 from wslab.widgets._kernel import OnKernelThread
 
 __all__ = ["RoomsView"]
