@@ -11,6 +11,7 @@ lint:
 	uv run ruff check .
 	uv run ruff format --check .
 	uv run mypy
+	uv run lint-imports
 
 format:
 	uv run ruff format .

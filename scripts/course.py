@@ -246,12 +246,61 @@ def expected_readme() -> str | None:
     """README.md with its generated lesson table, or None if it has no markers."""
     if not README.exists():
         return None
-    text = README.read_text(encoding="utf-8")
-    if README_START not in text or README_END not in text:
+    return _with_generated(README, README_START, README_END, readme_table())
+
+
+CONTRIBUTING = ROOT / "CONTRIBUTING.md"
+LAYOUT_START, LAYOUT_END = "<!-- layout:start -->", "<!-- layout:end -->"
+#: The package's layers, bottom first: the order a lesson's files are listed in.
+LAYERS = ("core", "state", "runtime", "clients", "servers", "network", "widgets")
+#: Not a lesson, but a concept with modules in several layers.
+CLASSROOM_STEMS = ("classroom",)
+
+
+def stem_modules(stem: str) -> list[str]:
+    """``wslab/<layer>/<stem>.py`` for each layer that has one, bottom layer first."""
+    package = ROOT / "wslab"
+    return [f"{layer}/{stem}.py" for layer in LAYERS if (package / layer / f"{stem}.py").exists()]
+
+
+def layout_table() -> str:
+    """CONTRIBUTING.md's "where lesson N lives": each lesson's stems and their modules."""
+    rows = ["| # | Lesson | Stems | Modules (in `wslab/`) |", "|---|---|---|---|"]
+    for item in LESSONS:
+        stems = ", ".join(f"`{stem}`" for stem in item.stems)
+        modules = [m for stem in item.stems for m in stem_modules(stem)]
+        modules.append(f"exercises/lesson{item.number:02d}.py")
+        rows.append(
+            f"| {item.number} | [{item.title}](notebooks/{item.notebook}) | {stems} | "
+            + ", ".join(f"`{m}`" for m in modules)
+            + " |"
+        )
+    modules = [m for stem in CLASSROOM_STEMS for m in stem_modules(stem)]
+    rows.append(
+        "| — | [Classroom mode](notebooks/classroom.ipynb) | "
+        + ", ".join(f"`{stem}`" for stem in CLASSROOM_STEMS)
+        + " | "
+        + ", ".join(f"`{m}`" for m in modules)
+        + " |"
+    )
+    return "\n".join(rows)
+
+
+def _with_generated(path: Path, start: str, end: str, body: str) -> str | None:
+    """``path``'s text with ``body`` between the markers, or None if it has none."""
+    if not path.exists():
         return None
-    head, rest = text.split(README_START, 1)
-    _, tail = rest.split(README_END, 1)
-    return f"{head}{README_START}\n{readme_table()}\n{README_END}{tail}"
+    text = path.read_text(encoding="utf-8")
+    if start not in text or end not in text:
+        return None
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{body}\n{end}{tail}"
+
+
+def expected_contributing() -> str | None:
+    """CONTRIBUTING.md with its generated layout table, or None if it has no markers."""
+    return _with_generated(CONTRIBUTING, LAYOUT_START, LAYOUT_END, layout_table())
 
 
 def problems() -> list[str]:
@@ -265,6 +314,15 @@ def problems() -> list[str]:
     readme = expected_readme()
     if readme is not None and README.read_text(encoding="utf-8") != readme:
         found.append("README.md: the lesson table is stale")
+    contributing = expected_contributing()
+    if contributing is None:
+        found.append("CONTRIBUTING.md: the layout table's markers are missing")
+    elif CONTRIBUTING.read_text(encoding="utf-8") != contributing:
+        found.append("CONTRIBUTING.md: the 'where lesson N lives' table is stale")
+    for lesson in LESSONS:
+        for stem in lesson.stems:
+            if not stem_modules(stem):
+                found.append(f"lesson {lesson.number}: no module wslab/*/{stem}.py for its stem")
     for lesson in LESSONS:
         if lesson.ready and not (NOTEBOOKS / lesson.notebook).exists():
             found.append(f"{lesson.notebook}: lesson {lesson.number} is marked ready but missing")
@@ -290,6 +348,10 @@ def main(argv: list[str] | None = None) -> int:
     if readme is not None and README.read_text(encoding="utf-8") != readme:
         README.write_text(readme, encoding="utf-8")
         print("wrote README.md")
+    contributing = expected_contributing()
+    if contributing is not None and CONTRIBUTING.read_text(encoding="utf-8") != contributing:
+        CONTRIBUTING.write_text(contributing, encoding="utf-8")
+        print("wrote CONTRIBUTING.md")
     return 0
 
 

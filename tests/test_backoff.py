@@ -7,11 +7,9 @@ import json
 import random
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-import wslab
 from wslab.core import reconnect as backoff_module
 from wslab.core.reconnect import (
     AUTH_CLOSE_CODES,
@@ -26,8 +24,6 @@ from wslab.core.reconnect import (
     can_move,
     should_reconnect,
 )
-
-PACKAGE_DIR = Path(wslab.__file__).resolve().parent
 
 # --- the schedule ---------------------------------------------------------------------
 
@@ -226,22 +222,6 @@ def test_can_move() -> None:
 
 
 # --- pure -----------------------------------------------------------------------------
-
-PROBE = """
-import json, sys, types
-package = types.ModuleType("wslab")
-package.__path__ = [{path!r}]
-sys.modules["wslab"] = package
-import wslab.core.reconnect, wslab.core.outbox
-print(json.dumps(sorted(m for m in ("asyncio", "socket", "ipywidgets", "websockets")
-                        if m in sys.modules)))
-"""
-
-
-def test_backoff_and_outbox_import_no_sockets_asyncio_or_widgets() -> None:
-    done = _run(PROBE.format(path=str(PACKAGE_DIR)))
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
 
 
 def test_module_exports() -> None:

@@ -162,33 +162,3 @@ def test_stats_record_notify_and_reset() -> None:
 
 
 # --- purity ---------------------------------------------------------------------------------
-
-PURE_PROBE = """
-import json, sys, types
-package = types.ModuleType("wslab")
-package.__path__ = [{path!r}]
-sys.modules["wslab"] = package
-import wslab.core.sse, wslab.state.feed, wslab.state.feedstats
-print(json.dumps(sorted(m for m in {forbidden!r} if m in sys.modules)))
-"""
-
-
-def test_lesson_12_pure_modules_import_no_sockets_asyncio_or_widgets() -> None:
-    """sse, feedlog and feedstats load without asyncio, sockets, websockets or widgets."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    import wslab
-
-    forbidden = ("asyncio", "socket", "ipywidgets", "websockets", "aiohttp")
-    path = str(Path(wslab.__file__).resolve().parent)
-    result = subprocess.run(
-        [sys.executable, "-c", PURE_PROBE.format(path=path, forbidden=forbidden)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "[]"

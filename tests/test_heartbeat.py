@@ -6,13 +6,10 @@ would fire; exact binary fractions keep the round trips exact.
 
 from __future__ import annotations
 
-import ast
 import logging
-from pathlib import Path
 
 import pytest
 
-import wslab
 from wslab.core.heartbeat import (
     MAX_BEATS,
     PRESETS,
@@ -306,14 +303,3 @@ def test_logging_filter(level: int, message: str, kept: bool) -> None:
     assert log_filter.dropped == (0 if kept else 1)
 
 
-def test_heartbeat_module_is_pure() -> None:
-    source = Path(wslab.__file__).resolve().parent / "heartbeat.py"
-    imported: set[str] = set()
-    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            imported.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            imported.add(node.module.split(".")[0])
-        elif isinstance(node, ast.ImportFrom) and node.level == 1:
-            assert node.module in ("eventlog", "observable"), node.module
-    assert not imported & {"asyncio", "socket", "websockets", "ipywidgets", "traitlets"}

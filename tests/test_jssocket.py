@@ -17,7 +17,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 import wslab
-from wslab.core.jsevents import (
+from wslab.core.jssocket import (
     NOT_RENDERED,
     NOT_SHOWN,
     REPORT_TYPE,

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import ast
 import base64
 import json
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import jwt
 import pytest
 
-import wslab
 from wslab.core.auth import (
     ALGORITHM,
     BANNED,
@@ -337,36 +332,3 @@ def test_a_custom_table_bans_nobody_unless_asked() -> None:
 
 
 # --- purity ---------------------------------------------------------------------------------
-
-PROBE = """
-import json, sys, types
-package = types.ModuleType("wslab")
-package.__path__ = [{path!r}]
-sys.modules["wslab"] = package
-import wslab.core.auth
-print(json.dumps(sorted(m for m in ("asyncio", "websockets", "ipywidgets", "aiohttp")
-                        if m in sys.modules)))
-"""
-
-
-def test_tokens_is_pure() -> None:
-    path = Path(wslab.__file__).resolve().parent
-    tree = ast.parse((path / "tokens.py").read_text(encoding="utf-8"))
-    imported = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            imported |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            imported.add(node.module.split(".")[0])
-        elif isinstance(node, ast.ImportFrom) and node.level == 1:
-            assert node.module == "timescale"
-    assert not imported & {"asyncio", "socket", "ssl", "websockets", "aiohttp", "ipywidgets"}
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE.format(path=str(path))],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == []

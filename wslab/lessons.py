@@ -23,6 +23,12 @@ class Lesson:
         server: the lesson server's name for ``python -m wslab serve``.
         blurb: one line for the hub.
         ready: False while the lesson is still being written.
+        stems: the lesson's concepts, each one module name across the layers:
+            ``"heartbeat"`` is ``core/heartbeat.py``, ``state/heartbeat.py``,
+            ``clients/heartbeat.py``, ``servers/heartbeat.py`` and
+            ``widgets/heartbeat.py`` (whichever exist), so
+            ``ls wslab/*/heartbeat.py`` lists lesson 9. CONTRIBUTING.md's
+            "where lesson N lives" table is generated from these.
     """
 
     number: int
@@ -31,6 +37,7 @@ class Lesson:
     server: str
     blurb: str
     ready: bool = False
+    stems: tuple[str, ...] = ()
 
     @property
     def notebook(self) -> str:
@@ -49,6 +56,7 @@ LESSONS: tuple[Lesson, ...] = (
         "echo",
         "Connect, open, send and receive, close: the four lifecycle events.",
         ready=True,
+        stems=("websocket", "events", "echo", "wire"),
     ),
     Lesson(
         2,
@@ -57,6 +65,7 @@ LESSONS: tuple[Lesson, ...] = (
         "echo",
         "Many listeners or one handler property, and Python's `async for`.",
         ready=True,
+        stems=("listeners", "jssocket"),
     ),
     Lesson(
         3,
@@ -65,6 +74,7 @@ LESSONS: tuple[Lesson, ...] = (
         "slow",
         "Waiting without freezing: callback hell, flat `await`, try/except.",
         ready=True,
+        stems=("slow",),
     ),
     Lesson(
         4,
@@ -73,6 +83,7 @@ LESSONS: tuple[Lesson, ...] = (
         "chat",
         "A chat box against a real chat server, with bots in the room.",
         ready=True,
+        stems=("chat", "bots", "messages"),
     ),
     Lesson(
         5,
@@ -81,6 +92,7 @@ LESSONS: tuple[Lesson, ...] = (
         "flaky",
         "Close codes, exponential backoff, and the six golden rules.",
         ready=True,
+        stems=("reconnect", "flaky", "outbox", "faults"),
     ),
     Lesson(
         6,
@@ -89,6 +101,7 @@ LESSONS: tuple[Lesson, ...] = (
         "broadcast",
         "One message to every open client, or to all the others.",
         ready=True,
+        stems=("broadcast", "latency"),
     ),
     Lesson(
         7,
@@ -97,6 +110,7 @@ LESSONS: tuple[Lesson, ...] = (
         "rooms",
         "Join, leave and talk in rooms; validate names on the server.",
         ready=True,
+        stems=("rooms",),
     ),
     Lesson(
         8,
@@ -105,6 +119,7 @@ LESSONS: tuple[Lesson, ...] = (
         "auth",
         "JWT in the URL, close codes 4001-4003, and wss://.",
         ready=True,
+        stems=("auth", "tls", "origins", "ratelimit"),
     ),
     Lesson(
         9,
@@ -113,6 +128,7 @@ LESSONS: tuple[Lesson, ...] = (
         "heartbeat",
         "Find dead connections before the load balancer does.",
         ready=True,
+        stems=("heartbeat", "middlebox"),
     ),
     Lesson(
         10,
@@ -121,6 +137,7 @@ LESSONS: tuple[Lesson, ...] = (
         "files",
         "Bytes vs text, file transfer in 64 KiB chunks.",
         ready=True,
+        stems=("files", "filenames"),
     ),
     Lesson(
         11,
@@ -129,6 +146,7 @@ LESSONS: tuple[Lesson, ...] = (
         "cluster",
         "Two servers, one conversation: Redis pub/sub.",
         ready=True,
+        stems=("cluster", "balancer", "redisbox", "memory", "gaps"),
     ),
     Lesson(
         12,
@@ -137,6 +155,7 @@ LESSONS: tuple[Lesson, ...] = (
         "feed",
         "One stream three ways, measured side by side.",
         ready=True,
+        stems=("feed", "sse"),
     ),
     # The study notes' client.html, "advanced demo — all 4 patterns": the
     # course's closing notebook, after the twelve lessons.
@@ -147,6 +166,7 @@ LESSONS: tuple[Lesson, ...] = (
         "slow",
         "Listeners, onmessage, callbacks and await side by side against one server.",
         ready=True,
+        stems=("slow",),
     ),
 )
 

@@ -34,7 +34,8 @@ from websockets.sync.client import ClientConnection
 
 import wslab
 from wslab.core.auth import TokenRejected, check_token, new_secret
-from wslab.core.files import sanitize_filename, validate_file_meta
+from wslab.core.filenames import sanitize_filename
+from wslab.core.files import validate_file_meta
 from wslab.core.messages import MessageError, parse_message, validate_name
 from wslab.core.outbox import validate_client_id, validate_message_id
 from wslab.core.rooms import validate_room_name

@@ -5,3 +5,5 @@ module is single-threaded data and functions, tested without a network. The
 layer rules in ``pyproject.toml`` ([tool.importlinter]) keep it that way.
 This package imports nothing on purpose: a module is loaded when it is used.
 """
+
+__all__: list[str] = []

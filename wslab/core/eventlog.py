@@ -2,8 +2,10 @@
 
 A server on a background thread must never ``print``: in ipykernel 7 the text
 lands in whichever cell happens to be running. Servers and clients record
-:class:`LogEntry` values to an :class:`EventLog` instead; a cell reads it and
-a widget shows it. Pure: no sockets, asyncio or widgets; thread-safe.
+:class:`LogEntry` values to an :class:`~wslab.state.eventlog.EventLog` instead;
+a cell reads it and a widget shows it. This module is the pure half: what an
+entry is and how payloads, times and secrets are shown. The thread-safe log
+itself lives in :mod:`wslab.state.eventlog`.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ Two choices the JavaScript leaves open, made explicit here:
   ``pong`` carries no number, so it cannot say which ping it answers.
 
 The seed's timing guide is :data:`PRESETS`, and rule 3 ("don't log ping/pong in
-production") is :class:`HeartbeatLog` (for wslab's event logs) and
+production") is :class:`~wslab.state.heartbeat.HeartbeatLog` (for wslab's event logs) and
 :class:`HeartbeatLogFilter` (for Python's :mod:`logging`, such as websockets'
 own debug log).
 

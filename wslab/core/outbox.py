@@ -15,8 +15,9 @@ in order. A message the server has already seen is acknowledged again but
 not stored twice: each message is delivered once, in order, however many
 times the connection dropped in between.
 
-Pure: no sockets, no asyncio, no widgets. :class:`Inbox` is thread-safe (a
-server's thread writes it, a notebook's thread reads it).
+Pure: no sockets, no asyncio, no widgets, no locks. The server's side,
+:class:`~wslab.state.outbox.Inbox`, is written by a server's thread and read
+by a notebook's, so it lives, with its lock, in :mod:`wslab.state.outbox`.
 """
 
 from __future__ import annotations

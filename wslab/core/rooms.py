@@ -1,5 +1,13 @@
 """Lesson 7's rules for rooms: valid names, limits, and what a change looks like.
 
+Theory of the name rule: an *allowlist*, not a denylist. A room name is 1 to
+32 characters, each an ASCII letter, digit, ``-`` or ``_``, and names are
+compared lowercased (``General`` is ``general``). Whatever is not on that list
+is refused: spaces (``"  general"`` would look like ``general``), control and
+format characters (U+202E RIGHT-TO-LEFT OVERRIDE, zero-width spaces), and every
+non-ASCII letter, since a Cyrillic ``\u0430`` looks exactly like a Latin ``a``. The
+name is not stripped or repaired: a client that sends a bad name is told so.
+
 Pure: the registry that servers change and widgets watch
 (:class:`~wslab.state.rooms.Rooms`) is thread-safe and lives in
 :mod:`wslab.state.rooms`.

@@ -5,3 +5,5 @@ counting proxy, the Redis box and the cluster's server processes: each runs
 on a thread (or as a process) of its own and is kept, replaced and stopped
 like a lesson server.
 """
+
+__all__: list[str] = []

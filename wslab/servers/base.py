@@ -25,7 +25,7 @@ from websockets.http11 import Request, Response
 from websockets.protocol import State
 
 from wslab.core.eventlog import peer_address
-from wslab.core.jsevents import browser_product
+from wslab.core.jssocket import browser_product
 from wslab.core.messages import MAX_MESSAGE_BYTES, MessageError, dumps
 from wslab.core.origins import OriginPolicy, origin_policy
 from wslab.core.ratelimit import DEFAULT_RATE_LIMIT, RATE_LIMIT_CLOSE_CODE, RateLimit

@@ -50,6 +50,7 @@ from typing import IO, Any
 
 from websockets.asyncio.server import ServerConnection
 
+from wslab.core.filenames import sanitize_filename, unique_name
 from wslab.core.files import (
     ALLOWED_TYPES,
     CHUNK_SIZE,
@@ -60,8 +61,6 @@ from wslab.core.files import (
     ReceiverState,
     TransferProgress,
     human_size,
-    sanitize_filename,
-    unique_name,
     validate_file_meta,
 )
 from wslab.core.messages import MessageError, parse_message, require_text

@@ -5,3 +5,5 @@ widget reads them on the kernel's: each holds a lock, and tells its observers
 (:class:`~wslab.state.observable.Observers`) what changed. No sockets, loops
 or threads of their own; the logic they guard lives in :mod:`wslab.core`.
 """
+
+__all__: list[str] = []

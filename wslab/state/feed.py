@@ -10,7 +10,9 @@ a :class:`FeedLog`. A client then only has to say the last id it saw:
 - long polling: the client asks ``/poll?after=<id>`` every time;
 - WebSocket: nothing is built in; the application has to design it.
 
-Pure: no sockets, asyncio or widgets; thread-safe.
+:class:`FeedStats` tallies what each transport's client received, for the
+board that compares them. No sockets, asyncio or widgets; thread-safe: the
+server and the clients record on their threads while a widget reads.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Servers run on their own threads and clients on the kernel's loop; widgets
 watch both. Plain objects own their state and call :meth:`Observers.notify`;
-views subscribe. Pure: no sockets, asyncio or widgets.
+views subscribe. No sockets, asyncio or widgets; the lock is why it is in
+``state/`` and not ``core/``.
 """
 
 from __future__ import annotations

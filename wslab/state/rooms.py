@@ -1,4 +1,4 @@
-"""Rooms and channels as plain data: the registry and the room-name rule.
+"""Rooms and channels: the thread-safe registry that servers change and views watch.
 
 The study notes keep rooms in a ``Map<string, Set<WebSocket>>``::
 
@@ -15,17 +15,11 @@ the cleanup the seed does by hand built in: leaving the last member removes a
 room, and :meth:`Rooms.leave_all` is the ``close`` handler's one call.
 
 Room names come from clients, so the server checks them with
-:func:`validate_room_name` before they reach the registry.
+:func:`~wslab.core.rooms.validate_room_name` (pure, in :mod:`wslab.core.rooms`)
+before they reach the registry.
 
-Theory of the name rule: an *allowlist*, not a denylist. A room name is 1 to
-32 characters, each an ASCII letter, digit, ``-`` or ``_``, and names are
-compared lowercased (``General`` is ``general``). Whatever is not on that list
-is refused: spaces (``"  general"`` would look like ``general``), control and
-format characters (U+202E RIGHT-TO-LEFT OVERRIDE, zero-width spaces), and every
-non-ASCII letter, since a Cyrillic ``\u0430`` looks exactly like a Latin ``a``. The
-name is not stripped or repaired: a client that sends a bad name is told so.
-
-Pure: no sockets, asyncio or widgets. Thread-safe.
+No sockets, asyncio or widgets. Thread-safe: a server changes it on its
+thread while a notebook reads it on the kernel's.
 """
 
 from __future__ import annotations

@@ -28,19 +28,19 @@ if TYPE_CHECKING:
 #: Public name → the module (in this package) that defines it.
 _HOMES = {
     "ReadyStateBadge": "badge",  # lessons 1-4
-    "ChatBox": "chatbox",
+    "ChatBox": "chat",
     "MessageLog": "messagelog",
-    "ClientBoard": "clients",  # lesson 6
-    "ClientRow": "clients",
-    "BackoffTimeline": "timeline",  # lesson 5
-    "FaultButtons": "timeline",
-    "TimelineRow": "timeline",
+    "ClientBoard": "broadcast",  # lesson 6
+    "ClientRow": "broadcast",
+    "BackoffTimeline": "reconnect",  # lesson 5
+    "FaultButtons": "reconnect",
+    "TimelineRow": "reconnect",
     "RoomsView": "rooms",  # lesson 7
     "HeartbeatView": "heartbeat",  # lesson 9
-    "TransferBar": "progress",  # lesson 10
+    "TransferBar": "files",  # lesson 10
     "ClusterView": "cluster",  # lesson 11
     "MemoryChart": "cluster",
-    "FeedBoard": "feedboard",  # lesson 12
+    "FeedBoard": "feed",  # lesson 12
     "JsSocket": "jssocket",  # the browser's own WebSocket, lessons 1, 2, 5, 7, 9
     "WireInspector": "wire",  # what happens on the wire: lessons 1, 5, 8, 9, 10
     "ClassroomDashboard": "classroom",  # classroom mode (instructors)

@@ -23,7 +23,7 @@ function preview(data) {
   return String(data);
 }
 
-// As the kernel's describe() (wslab/jsevents.py): at most 80 characters
+// As the kernel's describe() (wslab/core/jssocket.py): at most 80 characters
 // (code points, as Python counts them), so both list the same lines.
 function shorten(text) {
   const chars = Array.from(text);
@@ -72,7 +72,7 @@ function render({ model, el }) {
   // Report to the kernel with custom messages, not model.set + save_changes:
   // ipywidgets holds a trait update back until the kernel says "idle" after
   // the previous one, which never comes while the cell that waits for us runs
-  // (see PageReport in wslab/jsevents.py). Best effort: once the widget is
+  // (see PageReport in wslab/core/jssocket.py). Best effort: once the widget is
   // closed, the kernel side is gone and the page still shows what happened.
   const viewId = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   let runs = 0;

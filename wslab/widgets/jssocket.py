@@ -19,12 +19,12 @@ Where the page cannot reach the kernel's port (a kernel on JupyterHub, Binder
 or another machine), the widget says so after ``unreachable_after`` nominal
 seconds instead of hanging. Where no front-end shows the widget at all (nbval
 runs notebooks with no browser), :meth:`JsSocket.wait` returns at once and
-:meth:`JsSocket.report` says :data:`~wslab.core.jsevents.NOT_RENDERED`.
+:meth:`JsSocket.report` says :data:`~wslab.core.jssocket.NOT_RENDERED`.
 
 Waiting works inside the cell that displays the widget: ipykernel 7 handles
 the front-end's widget messages while a cell awaits (not while it blocks:
 never ``time.sleep`` for it). The page reports with custom messages, not
-synced traits (see :class:`~wslab.core.jsevents.PageReport` for why).
+synced traits (see :class:`~wslab.core.jssocket.PageReport` for why).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from typing import Any, Literal
 import anywidget
 import traitlets
 
-from wslab.core.jsevents import (
+from wslab.core.jssocket import (
     NOT_RENDERED,
     NOT_SHOWN,
     JsEvent,
