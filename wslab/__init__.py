@@ -63,6 +63,8 @@ from wslab.runtime.runner import (
 )
 from wslab.servers import SERVERS, serve
 from wslab.state.eventlog import EventLog
+from wslab.state.feed import FeedStats
+from wslab.state.heartbeat import HeartbeatLog
 from wslab.state.rooms import Rooms
 
 if TYPE_CHECKING:
@@ -116,12 +118,14 @@ __all__ = [
     "ErrorEvent",
     "Event",
     "EventLog",
+    "FeedStats",
     "EventSource",
     "Exercise",
     "FileClient",
     "FrameRecord",
     "HandshakeRecord",
     "HeartbeatClient",
+    "HeartbeatLog",
     "InvalidAccessError",
     "InvalidStateError",
     "Lesson",
