@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -233,9 +234,12 @@ class RoomBot(Bot):
         every: nominal seconds between steps.
         first: nominal seconds before the first step.
         rooms: the rooms it joins at once, before its script starts.
+        leave_after: after this many ``say`` steps the bot closes its
+            connection and leaves; 0, never.
     """
 
     rooms: tuple[str, ...] = ()
+    leave_after: int = 0
 
     def __post_init__(self) -> None:
         for step in self.lines:
@@ -247,8 +251,21 @@ class RoomBotCrew(BotCrew):
 
     Kept with the chat bots (``wslab.clients.bots``), so :func:`wslab.stop_bots`
     stops them too and a crew started again under the same key replaces the
-    earlier one.
+    earlier one. Each bot says hello, joins its rooms, then plays its script
+    while it listens, until the server closes its connection or, with
+    ``leave_after``, it leaves.
+
+    Attributes:
+        said: messages the bots sent so far (read from any thread).
+        gone: names of the bots that left after their ``leave_after`` messages.
     """
+
+    def __init__(self, key: str, url: str, bots: Sequence[Bot]) -> None:
+        super().__init__(key, url, bots)
+        self.said = 0
+        self.gone: list[str] = []
+        # The bots count on the crew's thread; a notebook cell reads on its own.
+        self._lock = threading.Lock()
 
     def start(self, timeout: float = 10.0) -> RoomBotCrew:
         """Connect every bot; return once each is in its first rooms."""
@@ -261,15 +278,37 @@ class RoomBotCrew(BotCrew):
             async with connect(self.url, compression=None, proxy=None, close_timeout=1) as ws:
                 rooms = await self._arrive(bot, ws)
                 joined.set()
-                talker = asyncio.create_task(self._act(bot, ws))
-                try:
-                    await self._hear(bot, ws, rooms)
-                finally:
-                    talker.cancel()
+                left = await self._stay(bot, ws, rooms)
+            if left:
+                with self._lock:
+                    self.gone.append(bot.name)
+                self.log.record("leave", f"{bot.name} left", peer=bot.name)
         except (OSError, ConnectionClosed, TimeoutError) as exc:
             self.log.record("error", f"{bot.name}: {type(exc).__name__}: {exc}", peer=bot.name)
         finally:
             joined.set()  # never leave start() waiting
+
+    async def _stay(self, bot: RoomBot, ws: ClientConnection, rooms: set[str]) -> bool:
+        """Hear and act side by side until one ends; return whether the bot left.
+
+        Hearing ends when the server closes the connection; acting ends when
+        the bot has said its ``leave_after`` messages, and then leaving the
+        ``async with`` closes the connection: that is leaving.
+        """
+        hearing = asyncio.create_task(self._hear(bot, ws, rooms))
+        acting = asyncio.create_task(self._act(bot, ws))
+        try:
+            done, _ = await asyncio.wait((hearing, acting), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            hearing.cancel()
+            acting.cancel()
+        # Every failure is retrieved (asyncio would report the others when the
+        # tasks are collected); hearing's goes first, it says why the line broke.
+        failures = [task.exception() for task in (hearing, acting) if task in done]
+        for failure in failures:
+            if failure is not None:
+                raise failure
+        return acting in done
 
     async def _arrive(self, bot: RoomBot, ws: ClientConnection) -> set[str]:
         # hello first, and only once it is welcome the joins: a hello refused
@@ -300,16 +339,25 @@ class RoomBotCrew(BotCrew):
         return await asyncio.wait_for(read(), 10.0)
 
     async def _act(self, bot: RoomBot, ws: ClientConnection) -> None:
+        """Play the script over and over; return only when the bot leaves."""
         await asyncio.sleep(real_seconds(bot.first))
+        sent = 0
         for step in itertools.cycle(bot.lines):
             verb, room, text = parse_step(step)
             if verb == "say":
                 await ws.send(dumps({"type": "message", "room": room, "text": text}))
                 self.log.record("say", f"{room}: {text}", peer=bot.name)
+                sent += 1
+                with self._lock:
+                    self.said += 1
+                if bot.leave_after and sent >= bot.leave_after:
+                    return
             else:
                 await ws.send(dumps({"type": verb, "room": room}))
                 self.log.record(verb, f"{bot.name} {verb}s {room}", peer=bot.name)
             await asyncio.sleep(real_seconds(bot.every))
+        # An empty script: nothing to say, and returning would mean leaving.
+        await asyncio.Event().wait()
 
     async def _hear(self, bot: Bot, ws: ClientConnection, rooms: set[str]) -> None:
         names = {b.name for b in self.bots}

@@ -21,15 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.server import ServerConnection
-from websockets.exceptions import ConnectionClosed
 
 from wslab.clients import bots as _bots
 from wslab.clients.bots import Bot, RoomBot, RoomBotCrew, stop_bots
@@ -43,8 +41,7 @@ from wslab.core.classroom import (
     student_urls,
 )
 from wslab.core.eventlog import LogEntry, peer_address
-from wslab.core.messages import dumps
-from wslab.core.timescale import nominal_seconds, real_seconds
+from wslab.core.timescale import nominal_seconds
 from wslab.runtime.keeper import Keeper
 from wslab.runtime.runner import RunningServer
 from wslab.servers.base import LessonServer
@@ -270,8 +267,6 @@ class Student(RoomBot):
     Its ``lines`` are ``say`` steps in its rooms, in turn.
     """
 
-    leave_after: int = 0
-
     @classmethod
     def from_plan(cls, plan: StudentPlan) -> Student:
         """The student :func:`wslab.core.classroom.plan_students` planned."""
@@ -293,60 +288,22 @@ class Student(RoomBot):
 class StudentCrew(RoomBotCrew):
     """Simulated students on one rooms server, on a thread and loop of their own.
 
-    Kept with the bots (:func:`wslab.stop_bots` stops them too). Each student
-    connects, says hello, joins its rooms, then says its lines at its pace;
-    a student with ``leave_after`` closes its connection after that many.
+    A :class:`~wslab.clients.bots.RoomBotCrew` whose members do not answer
+    mentions. Kept with the bots (:func:`wslab.stop_bots` stops them too).
+    Each student connects, says hello, joins its rooms, then says its lines
+    at its pace; a student with ``leave_after`` closes its connection after
+    that many.
 
     Attributes:
         said: messages the students sent so far (read from any thread).
         gone: names of the students who left.
     """
 
-    def __init__(self, key: str, url: str, bots: Sequence[Bot]) -> None:
-        super().__init__(key, url, bots)
-        self.said = 0
-        self.gone: list[str] = []
-        self._lock = threading.Lock()
-
-    async def _live(self, bot: Bot, joined: asyncio.Event) -> None:
-        assert isinstance(bot, Student)
-        try:
-            async with connect(self.url, compression=None, proxy=None, close_timeout=1) as ws:
-                await self._arrive(bot, ws)
-                joined.set()
-                reader = asyncio.create_task(self._drain(ws))
-                try:
-                    await self._chat(bot, ws)
-                finally:
-                    reader.cancel()
-            if bot.leave_after:
-                with self._lock:
-                    self.gone.append(bot.name)
-                self.log.record("leave", f"{bot.name} left the class", peer=bot.name)
-        except (OSError, ConnectionClosed, TimeoutError) as exc:
-            self.log.record("error", f"{bot.name}: {type(exc).__name__}: {exc}", peer=bot.name)
-        finally:
-            joined.set()  # never leave start() waiting
-
-    @staticmethod
-    async def _drain(ws: ClientConnection) -> None:
-        # Read what the rooms send, so the server's buffers never fill up.
+    async def _hear(self, bot: Bot, ws: ClientConnection, rooms: set[str]) -> None:
+        # Students chat, they do not play bot; reading what the rooms send
+        # keeps the server's buffers from filling up.
         async for _ in ws:
             pass
-
-    async def _chat(self, bot: Student, ws: ClientConnection) -> None:
-        await asyncio.sleep(real_seconds(bot.first))
-        sent = 0
-        while True:
-            for step in bot.lines:
-                _, room, text = step.split(" ", 2)
-                await ws.send(dumps({"type": "message", "room": room, "text": text}))
-                sent += 1
-                with self._lock:
-                    self.said += 1
-                if bot.leave_after and sent >= bot.leave_after:
-                    return  # closing the connection is leaving the class
-                await asyncio.sleep(real_seconds(bot.every))
 
 
 def start_students(

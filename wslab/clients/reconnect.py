@@ -27,24 +27,16 @@ was made on (in a notebook, any cell).
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
-import traceback
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from wslab.clients.listeners import EventTarget, Listener
 from wslab.clients.websocket import InvalidAccessError, WebSocket
-from wslab.core.events import (
-    EVENT_TYPES,
-    CloseEvent,
-    ErrorEvent,
-    Event,
-    EventType,
-    ReadyState,
-)
+from wslab.core.events import EVENT_TYPES, CloseEvent, ErrorEvent, Event, ReadyState
 from wslab.core.reconnect import (
     BACKOFF_FACTOR,
     BACKOFF_INITIAL_DELAY,
@@ -68,8 +60,6 @@ __all__ = [
     "reconnecting_clients",
     "short_reason",
 ]
-
-Listener = Callable[[Any], object]
 
 #: A client keeps this many of its newest attempts and event types: a client
 #: that lives for days must not grow without end.
@@ -157,14 +147,16 @@ class Attempt:
         return f"refused{why}"
 
 
-class ReconnectingWebSocket:
+class ReconnectingWebSocket(EventTarget):
     """A WebSocket client that reconnects with exponential backoff.
 
     Like the browser's ``WebSocket``, it starts connecting as soon as it is
-    made. Listeners added with :meth:`add_event_listener` hear the ``open``,
+    made. Listeners added with :meth:`add_event_listener` (or an ``on<kind>``
+    handler, :class:`~wslab.clients.listeners.EventTarget`) hear the ``open``,
     ``message``, ``error`` and ``close`` events of every connection it makes,
     in order; a ``close`` listener runs after the client has decided whether
-    to retry, so it can read :attr:`state`.
+    to retry, so it can read :attr:`state`. :meth:`wait_for` waits for the
+    next event of whichever connection.
 
     Args:
         url: the ``ws://`` or ``wss://`` URL.
@@ -188,6 +180,7 @@ class ReconnectingWebSocket:
         last_close: the close event of the newest connection.
         changed: observers told ``self`` on every change (state, attempts).
         ready_state_changed: observers told the current connection's readyState.
+        listener_errors: exceptions raised by listeners, over every connection.
 
     Raises:
         RuntimeError: no event loop is running (make it in a cell or async code).
@@ -217,6 +210,7 @@ class ReconnectingWebSocket:
                 "ReconnectingWebSocket() needs a running event loop: create it in a notebook "
                 "cell or inside async code"
             ) from None
+        super().__init__()
         options: dict[str, Any] = {
             "initial_delay": initial_delay,
             "factor": factor,
@@ -245,12 +239,10 @@ class ReconnectingWebSocket:
         self._protocols = protocols
         self._open_timeout = open_timeout
         self._close_timeout = close_timeout
-        self._listeners: dict[EventType, list[Listener]] = {kind: [] for kind in EVENT_TYPES}
         self._delays: Iterator[float] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._closing = False
         self._unsubscribe: Callable[[], None] = lambda: None
-        self._event_waiters: dict[str, list[asyncio.Future[Event]]] = {k: [] for k in EVENT_TYPES}
         self._state_waiters: list[tuple[frozenset[ClientState], asyncio.Future[ClientState]]] = []
         _clients.add(self)
         self._connect(delay=0.0)
@@ -280,21 +272,6 @@ class ReconnectingWebSocket:
     def schedule(self) -> list[float]:
         """The nominal delays this client waits before each retry (the caps, with jitter)."""
         return list(backoff(**{**self.backoff_options, "jitter": None}))
-
-    def add_event_listener(self, kind: EventType, listener: Listener) -> None:
-        """Call ``listener(event)`` on every ``kind`` event of every connection."""
-        listeners = self._listeners[_check_kind(kind)]
-        if listener not in listeners:
-            listeners.append(listener)
-
-    def remove_event_listener(self, kind: EventType, listener: Listener) -> None:
-        """Stop calling ``listener``; unknown ones are ignored."""
-        listeners = self._listeners[_check_kind(kind)]
-        if listener in listeners:
-            listeners.remove(listener)
-
-    addEventListener = add_event_listener
-    removeEventListener = remove_event_listener
 
     def send(self, data: str | bytes) -> bool:
         """Send on the current connection if it is OPEN; return whether it was.
@@ -382,20 +359,6 @@ class ReconnectingWebSocket:
         finally:
             if entry in self._state_waiters:
                 self._state_waiters.remove(entry)
-
-    async def wait_for(self, kind: EventType, timeout: float | None = 10.0) -> Event:
-        """Wait for the next ``kind`` event, from whichever connection.
-
-        Raises:
-            TimeoutError: after ``timeout`` real seconds.
-        """
-        future: asyncio.Future[Event] = self._loop.create_future()
-        self._event_waiters[_check_kind(kind)].append(future)
-        try:
-            return await asyncio.wait_for(future, timeout)
-        finally:
-            if future in self._event_waiters[kind]:
-                self._event_waiters[kind].remove(future)
 
     def __repr__(self) -> str:
         return f"<ReconnectingWebSocket {self.name} {self.url} {self.state.value}>"
@@ -495,17 +458,7 @@ class ReconnectingWebSocket:
 
     def _dispatch(self, event: Event) -> None:
         self._events.append(event.type)
-        for listener in list(self._listeners[event.type]):
-            try:
-                listener(event)
-            except Exception as exc:
-                # As in a browser: report it, and go on with the other listeners.
-                self.log.record("listener-error", f"{type(exc).__name__}: {exc}")
-                traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
-        for future in self._event_waiters[event.type]:
-            if not future.done():
-                future.set_result(event)
-        self._event_waiters[event.type].clear()
+        self._dispatch_event(event)
         self.changed.notify(self)
 
     def _set_state(self, state: ClientState) -> None:
@@ -518,9 +471,3 @@ class ReconnectingWebSocket:
             if state in wanted and not future.done():
                 future.set_result(state)
         self.changed.notify(self)
-
-
-def _check_kind(kind: str) -> EventType:
-    if kind not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {kind!r}; use one of {', '.join(EVENT_TYPES)}")
-    return kind

@@ -32,9 +32,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
-from wslab.clients.listeners import call_listeners
+from wslab.clients.listeners import EventTarget, check_kind
 from wslab.core.events import (
-    EVENT_TYPES,
     Blob,
     CloseEvent,
     ErrorEvent,
@@ -49,7 +48,6 @@ from wslab.state.observable import Observers
 
 __all__ = ["InvalidAccessError", "InvalidStateError", "WebSocket", "live_clients"]
 
-Listener = Callable[[Any], object]
 BinaryType = Literal["bytes", "blob"]
 
 #: A client accepts larger messages than a lesson server does (lesson 10
@@ -73,44 +71,11 @@ class InvalidAccessError(ValueError):
     """Like the browser's ``InvalidAccessError``: a close code the API does not allow."""
 
 
-class _Handler:
-    """The listener slot an ``onmessage``-style property occupies.
-
-    As in the browser, the slot keeps the position where the handler was first
-    set; assigning again replaces the function in place, ``None`` removes it.
-    """
-
-    __slots__ = ("fn",)
-
-    def __init__(self, fn: Listener) -> None:
-        self.fn = fn
-
-    def __call__(self, event: Event) -> object:
-        return self.fn(event)
-
-
-def _handler_property(kind: EventType) -> property:
-    def get(self: WebSocket) -> Listener | None:
-        slot = self._handlers.get(kind)
-        return None if slot is None else slot.fn
-
-    def set_(self: WebSocket, fn: Listener | None) -> None:
-        slot = self._handlers.get(kind)
-        if fn is None:
-            if slot is not None:
-                self._listeners[kind].remove(slot)
-                del self._handlers[kind]
-        elif slot is None:
-            slot = self._handlers[kind] = _Handler(fn)
-            self._listeners[kind].append(slot)
-        else:
-            slot.fn = fn
-
-    return property(get, set_, doc=f"The single ``on{kind}`` handler; assigning replaces it.")
-
-
-class WebSocket:
+class WebSocket(EventTarget):
     """A WebSocket client with the browser's API.
+
+    Listeners, the ``on<kind>`` handlers and waiting for events come from
+    :class:`~wslab.clients.listeners.EventTarget`.
 
     Args:
         url: ``ws://`` or ``wss://`` URL.
@@ -138,11 +103,6 @@ class WebSocket:
     CLOSING = ReadyState.CLOSING
     CLOSED = ReadyState.CLOSED
 
-    onopen = _handler_property("open")
-    onmessage = _handler_property("message")
-    onerror = _handler_property("error")
-    onclose = _handler_property("close")
-
     def __init__(
         self,
         url: str,
@@ -168,6 +128,7 @@ class WebSocket:
                 "WebSocket() needs a running event loop: create it in a notebook cell "
                 "(the kernel's loop is running there) or inside async code"
             ) from None
+        super().__init__()
         self.url = url
         self.name = name
         self.binary_type = binary_type
@@ -176,24 +137,18 @@ class WebSocket:
         self.state_changed: Observers[ReadyState] = Observers()
         #: The subprotocol the server chose, or "" (like ``ws.protocol``).
         self.protocol = ""
-        #: Exceptions raised by listeners (the browser reports them to the console).
-        self.listener_errors: list[BaseException] = []
         self._protocols = [protocols] if isinstance(protocols, str) else list(protocols or [])
         self._origin = origin
         self._ssl = ssl
         self._open_timeout = open_timeout
         self._close_timeout = close_timeout
         self._ready_state = ReadyState.CONNECTING
-        self._listeners: dict[EventType, list[Listener]] = {kind: [] for kind in EVENT_TYPES}
-        self._handlers: dict[EventType, _Handler] = {}
-        self._waiters: dict[EventType, list[asyncio.Future[Event]]] = {k: [] for k in EVENT_TYPES}
         self._last: dict[EventType, Event] = {}
         self._conn: ClientConnection | None = None
         self._outbox: asyncio.Queue[str | bytes | tuple[int | None, str]] = asyncio.Queue()
         self._buffered = 0
         self._abort_open = False
         self._history: list[str] = []
-        self._listener_tasks: set[asyncio.Future[Any]] = set()
         self.log.record("connecting", f"connecting to {url}", peer=name)
         # An empty context: a task copies the creating cell's context, where
         # ipykernel keeps the output's parent, so a listener's print() in a
@@ -217,27 +172,6 @@ class WebSocket:
     def buffered_amount(self) -> int:
         """Bytes passed to :meth:`send` and not yet written (``ws.bufferedAmount``)."""
         return self._buffered
-
-    def add_event_listener(self, kind: EventType, listener: Listener) -> None:
-        """Call ``listener(event)`` on each ``kind`` event (``addEventListener``).
-
-        Several listeners may listen to one event; they run in the order they
-        were added. Adding the same function twice has no effect, as in the
-        browser. A listener may be a coroutine function: it is scheduled as a
-        task.
-        """
-        listeners = self._listeners[_check_kind(kind)]
-        if listener not in listeners:
-            listeners.append(listener)
-
-    def remove_event_listener(self, kind: EventType, listener: Listener) -> None:
-        """Stop calling ``listener`` (``removeEventListener``); unknown ones are ignored."""
-        listeners = self._listeners[_check_kind(kind)]
-        if listener in listeners:
-            listeners.remove(listener)
-
-    addEventListener = add_event_listener
-    removeEventListener = remove_event_listener
 
     def send(self, data: str | bytes | bytearray | memoryview | Blob) -> None:
         """Queue a message: ``str`` as a text frame, bytes or :class:`Blob` as binary.
@@ -307,18 +241,11 @@ class WebSocket:
         Raises:
             TimeoutError: after ``timeout`` real seconds.
         """
-        _check_kind(kind)
-        if kind in ("open", "close") and kind in self._last:
+        if check_kind(kind) in ("open", "close") and kind in self._last:
             return self._last[kind]
         if kind == "open" and "close" in self._last:
             raise ConnectionError(f"{self.name} closed before it opened")
-        future: asyncio.Future[Event] = self._loop.create_future()
-        self._waiters[kind].append(future)
-        try:
-            return await asyncio.wait_for(future, timeout)
-        finally:
-            if future in self._waiters[kind]:
-                self._waiters[kind].remove(future)
+        return await super().wait_for(kind, timeout)
 
     async def closed(self, timeout: float | None = 10.0) -> CloseEvent:
         """Wait until the connection is CLOSED; return the close event."""
@@ -348,24 +275,9 @@ class WebSocket:
         self._history.append(event.type)
         if event.type in ("open", "close"):
             self._last[event.type] = event
-        call_listeners(
-            self._listeners[event.type],
-            event,
-            tasks=self._listener_tasks,
-            errors=self.listener_errors,
-            log=self.log,
-            name=self.name,
-        )
-        for future in self._waiters[event.type]:
-            if not future.done():
-                future.set_result(event)
-        self._waiters[event.type].clear()
+        self._dispatch_event(event)
         if event.type == "close":
-            for kind, futures in self._waiters.items():
-                for future in futures:
-                    if not future.done():
-                        future.set_exception(ConnectionError(f"{self.name} closed"))
-                self._waiters[kind] = []
+            self._fail_waiters(f"{self.name} closed")
 
     def _fail(self, message: str) -> None:
         self._set_state(ReadyState.CLOSED)
@@ -457,9 +369,3 @@ class WebSocket:
             self._dispatch(ErrorEvent("error", self, message=message))
         self.log.record("close", f"closed: {code} {reason}".rstrip(), peer=self.name, code=code)
         self._dispatch(CloseEvent("close", self, code=code, reason=reason, was_clean=was_clean))
-
-
-def _check_kind(kind: str) -> EventType:
-    if kind not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {kind!r}; use one of {', '.join(EVENT_TYPES)}")
-    return kind
