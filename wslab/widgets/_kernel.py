@@ -5,6 +5,10 @@ thread only (its traits are not locked). :class:`OnKernelThread` captures the
 loop running where the view was made (the kernel's) and hands later calls to
 it; they are then sent while the kernel is idle between cells. Without a
 running loop (plain Python, tests) calls run directly.
+
+:class:`UnsubscribeOnClose` is the other half of a view's life: what it
+subscribed to is unsubscribed when it closes, so a closed view is neither
+redrawn nor kept alive by the objects it watched.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["OnKernelThread"]
+import ipywidgets as widgets
+
+__all__ = ["OnKernelThread", "UnsubscribeOnClose"]
 
 
 class OnKernelThread:
@@ -36,3 +42,29 @@ class OnKernelThread:
                 loop.call_soon_threadsafe(callback, *args)
 
         return marshalled
+
+
+class UnsubscribeOnClose(widgets.Widget):  # type: ignore[misc]
+    """A widget that unsubscribes from what it watches when it closes.
+
+    Mix it in first (``class View(UnsubscribeOnClose, widgets.HTML)``) and
+    hand what ``subscribe`` returned to :meth:`_until_close`; :meth:`close`
+    calls each once, in order, then closes the widget. A view that owns more
+    (a child widget, a monitor) closes it in its own ``close`` and then calls
+    ``super().close()``.
+    """
+
+    # A class-level default: ipywidgets calls close() from __del__, even after
+    # an __init__ that failed before subscribing to anything.
+    _unsubscribes: tuple[Callable[[], None], ...] = ()
+
+    def _until_close(self, *unsubscribes: Callable[[], None]) -> None:
+        """Call each of ``unsubscribes`` when the widget closes."""
+        self._unsubscribes = (*self._unsubscribes, *unsubscribes)
+
+    def close(self) -> None:
+        # Emptied before calling: close() again (or from __del__) unsubscribes nothing twice.
+        unsubscribes, self._unsubscribes = self._unsubscribes, ()
+        for unsubscribe in unsubscribes:
+            unsubscribe()
+        super().close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
@@ -10,14 +11,14 @@ import traitlets
 
 from wslab.clients.websocket import WebSocket
 from wslab.core.events import ReadyState
-from wslab.widgets._kernel import OnKernelThread
+from wslab.widgets._kernel import OnKernelThread, UnsubscribeOnClose
 
 __all__ = ["ReadyStateBadge"]
 
 _COLOURS = {0: "#b7791f", 1: "#2f855a", 2: "#c05621", 3: "#718096"}
 
 
-class ReadyStateBadge(widgets.HTML):  # type: ignore[misc]
+class ReadyStateBadge(UnsubscribeOnClose, widgets.HTML):  # type: ignore[misc]
     """Shows a client's ``readyState`` as a coloured badge, updated live.
 
     ``states_seen`` keeps every state shown, in order, so a notebook can check
@@ -31,7 +32,10 @@ class ReadyStateBadge(widgets.HTML):  # type: ignore[misc]
         super().__init__(**kwargs)
         self.states_seen: list[ReadyState] = []
         self._on_kernel = OnKernelThread()
-        self._unsubscribe: Any = None
+        self._unsubscribe: Callable[[], None] | None = None
+        # Closing the badge stops following its client (else the client keeps
+        # a closed view alive and calls it on every state change).
+        self._until_close(self._unwatch)
         self.label = label
         self._render()
         if ws is not None:
@@ -60,10 +64,14 @@ class ReadyStateBadge(widgets.HTML):  # type: ignore[misc]
             f"{state.value} {state.name}</span></span>"
         )
 
+    def _unwatch(self) -> None:
+        unsubscribe, self._unsubscribe = self._unsubscribe, None
+        if unsubscribe is not None:
+            unsubscribe()
+
     def watch(self, ws: WebSocket) -> None:
         """Follow ``ws`` (replacing any client watched before)."""
-        if self._unsubscribe is not None:
-            self._unsubscribe()
+        self._unwatch()
         self.states_seen = []
         self.ready_state = int(ws.ready_state)
         self._render()

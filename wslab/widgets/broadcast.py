@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +14,7 @@ import traitlets
 from wslab.clients.websocket import WebSocket
 from wslab.core.eventlog import describe_payload
 from wslab.core.events import Blob, Event, MessageEvent, ReadyState
-from wslab.widgets._kernel import OnKernelThread
+from wslab.widgets._kernel import OnKernelThread, UnsubscribeOnClose
 
 __all__ = ["ClientBoard", "ClientRow", "describe"]
 
@@ -61,21 +61,19 @@ def describe(data: str | bytes | Blob) -> str:
     return data
 
 
-class ClientBoard(widgets.HTML):  # type: ignore[misc]
+class ClientBoard(UnsubscribeOnClose, widgets.HTML):  # type: ignore[misc]
     """Shows several clients side by side, updated live.
 
     A view: it listens to each client's ``message`` events and readyState
     changes, and redraws on each. It records what a client receives from the
-    moment it is added, so add a client right after making it.
+    moment it is added, so add a client right after making it. Closing the
+    board stops following the clients; they are not closed.
 
     Args:
         clients: the clients to show, in order.
         title: a caption above the table.
         last: how many of each client's newest messages to show.
     """
-
-    # Until subscribed: ipywidgets calls close() from __del__, even after a failed __init__.
-    _unsubscribes: tuple[Callable[[], None], ...] = ()
 
     last = traitlets.Int(3, help="How many of each client's newest messages to show.")
 
@@ -87,7 +85,6 @@ class ClientBoard(widgets.HTML):  # type: ignore[misc]
         self._received: dict[WebSocket, list[str]] = {}
         super().__init__(last=last, **kwargs)
         self._on_kernel = OnKernelThread()
-        self._unsubscribes = ()
         for ws in clients:
             self.add(ws)
         self.refresh()
@@ -121,11 +118,7 @@ class ClientBoard(widgets.HTML):  # type: ignore[misc]
 
         ws.add_event_listener("message", on_message)
         redraw = self._on_kernel(lambda _state: self.refresh())
-        self._unsubscribes = (
-            *self._unsubscribes,
-            ws.state_changed.subscribe(redraw),
-            stop_listening,
-        )
+        self._until_close(ws.state_changed.subscribe(redraw), stop_listening)
         self.refresh()
 
     def rows(self) -> list[ClientRow]:
@@ -159,13 +152,6 @@ class ClientBoard(widgets.HTML):  # type: ignore[misc]
             f"{caption}<tr style='text-align:left'><th>client</th><th>readyState</th>"
             f"<th>received (newest last)</th></tr>{body}</table>"
         )
-
-    def close(self) -> None:
-        """Stop following the clients (they are not closed) and close the view."""
-        for unsubscribe in self._unsubscribes:
-            unsubscribe()
-        self._unsubscribes = ()
-        super().close()
 
 
 def _row(row: ClientRow, last: int) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from wslab.clients.chat import ChatLine, ChatSession
-from wslab.widgets._kernel import OnKernelThread
+from wslab.widgets._kernel import OnKernelThread, UnsubscribeOnClose
 from wslab.widgets.badge import ReadyStateBadge
 
 __all__ = ["ChatBox"]
@@ -21,11 +21,8 @@ _STYLE = {
 }
 
 
-class ChatBox(widgets.VBox):  # type: ignore[misc]
+class ChatBox(UnsubscribeOnClose, widgets.VBox):  # type: ignore[misc]
     """A view of a :class:`~wslab.clients.chat.ChatSession`; typing and Send call ``say``."""
-
-    # Until subscribed: ipywidgets calls close() from __del__, even after a failed __init__.
-    _unsubscribe: Any = staticmethod(lambda: None)
 
     def __init__(self, session: ChatSession, max_lines: int = 30, **kwargs: Any) -> None:
         self.session = session
@@ -50,7 +47,7 @@ class ChatBox(widgets.VBox):  # type: ignore[misc]
             **kwargs,
         )
         on_kernel = OnKernelThread()
-        self._unsubscribe = session.changed.subscribe(on_kernel(lambda _s: self.refresh()))
+        self._until_close(session.changed.subscribe(on_kernel(lambda _s: self.refresh())))
         self.refresh()
 
     def send(self, text: str | None = None) -> bool:
@@ -76,7 +73,6 @@ class ChatBox(widgets.VBox):  # type: ignore[misc]
         self.who.value = f"<b>Online ({len(self.session.online)})</b><ul>{names}</ul>"
 
     def close(self) -> None:
-        self._unsubscribe()
         self.badge.close()
         super().close()
 

@@ -17,7 +17,7 @@ from wslab.core.classroom import (
     sparkline,
 )
 from wslab.runtime.runner import RunningServer
-from wslab.widgets._kernel import OnKernelThread
+from wslab.widgets._kernel import OnKernelThread, UnsubscribeOnClose
 
 __all__ = ["ClassroomDashboard"]
 
@@ -25,7 +25,7 @@ _MUTED = "color:#718096"
 _CELL = "padding:0 12px 0 0;white-space:nowrap"
 
 
-class ClassroomDashboard(widgets.HTML):  # type: ignore[misc]
+class ClassroomDashboard(UnsubscribeOnClose, widgets.HTML):  # type: ignore[misc]
     """A live dashboard of a lesson server a class connects to.
 
     Shows the URL(s) to give students, a warning when the server is exposed
@@ -49,9 +49,8 @@ class ClassroomDashboard(widgets.HTML):  # type: ignore[misc]
     on the kernel's thread.
     """
 
-    # Until subscribed: ipywidgets calls close() from __del__, even after a failed __init__.
+    # None until made: ipywidgets calls close() from __del__, even after a failed __init__.
     monitor: ClassroomMonitor | None = None
-    _unsubscribe: Any = staticmethod(lambda: None)
 
     students_shown = traitlets.Int(0, help="How many students are connected now (read-only).")
     rooms_shown = traitlets.Int(0, help="How many rooms exist now (read-only).")
@@ -78,7 +77,7 @@ class ClassroomDashboard(widgets.HTML):  # type: ignore[misc]
         self.refresh()
         monitor = ClassroomMonitor(server, interval=interval)
         self.monitor = monitor
-        self._unsubscribe = monitor.changed.subscribe(OnKernelThread()(self._show))
+        self._until_close(monitor.changed.subscribe(OnKernelThread()(self._show)))
         self._show(monitor.snapshot)
 
     def update(self) -> ClassroomSnapshot:
@@ -130,7 +129,6 @@ class ClassroomDashboard(widgets.HTML):  # type: ignore[misc]
     def close(self) -> None:
         """Stop following the server (it keeps running) and close the view."""
         if self.monitor is not None:
-            self._unsubscribe()
             self.monitor.stop()
             self.monitor = None
         super().close()

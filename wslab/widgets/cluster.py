@@ -14,7 +14,7 @@ from wslab.core.eventlog import LogEntry
 from wslab.network.cluster import Cluster
 from wslab.network.memory import MemoryProfile
 from wslab.network.redisbox import RedisState
-from wslab.widgets._kernel import OnKernelThread
+from wslab.widgets._kernel import OnKernelThread, UnsubscribeOnClose
 from wslab.widgets.messagelog import MessageLog
 
 __all__ = ["ClusterView", "MemoryChart"]
@@ -23,16 +23,13 @@ _BOX = "border:1px solid #cbd5e0;border-radius:6px;padding:6px 10px;margin:4px;m
 _OK, _BAD, _DIM = "color:#2f855a", "color:#c53030", "color:#718096"
 
 
-class ClusterView(widgets.VBox):  # type: ignore[misc]
+class ClusterView(UnsubscribeOnClose, widgets.VBox):  # type: ignore[misc]
     """Shows a :class:`~wslab.network.cluster.Cluster`, updated live.
 
     The balancer and where each connection went; each server process with its
     memory, its clients and whether it reaches Redis; and, in "redis" mode,
     the messages on the channel and the rooms and presence kept in Redis.
     """
-
-    # Until subscribed: ipywidgets calls close() from __del__, even after a failed __init__.
-    _unsubscribers: Any = ()
 
     def __init__(self, cluster: Cluster, max_messages: int = 6, **kwargs: Any) -> None:
         self.cluster = cluster
@@ -58,7 +55,7 @@ class ClusterView(widgets.VBox):  # type: ignore[misc]
             unsubscribers.append(cluster.tap.changed.subscribe(refresh))
         if cluster.redis_link is not None:
             unsubscribers.append(cluster.redis_link.log.subscribe(refresh))
-        self._unsubscribers = unsubscribers
+        self._until_close(*unsubscribers)
         self.refresh()
 
     def _server_event(self, entry: LogEntry) -> None:
@@ -124,9 +121,6 @@ class ClusterView(widgets.VBox):  # type: ignore[misc]
         )
 
     def close(self) -> None:
-        for unsubscribe in self._unsubscribers:
-            unsubscribe()
-        self._unsubscribers = ()
         if self.messages is not None:
             self.messages.close()
         super().close()

@@ -11,7 +11,7 @@ import traitlets
 
 from wslab.state.feed import FeedStats
 from wslab.state.observable import Observers
-from wslab.widgets._kernel import OnKernelThread
+from wslab.widgets._kernel import OnKernelThread, UnsubscribeOnClose
 
 __all__ = ["FeedBoard"]
 
@@ -28,7 +28,7 @@ class _Client(Protocol):
     def state_changed(self) -> Observers[Any]: ...
 
 
-class FeedBoard(widgets.HTML):  # type: ignore[misc]
+class FeedBoard(UnsubscribeOnClose, widgets.HTML):  # type: ignore[misc]
     """One column per transport: its client's readyState, messages, last seq, latency.
 
     A view over a :class:`~wslab.state.feed.FeedStats` (what was received) and,
@@ -41,9 +41,6 @@ class FeedBoard(widgets.HTML):  # type: ignore[misc]
             ``LongPollClient``); may be given or changed later with :meth:`watch`.
         title: a caption above the table.
     """
-
-    # Until subscribed: ipywidgets calls close() from __del__, even after a failed __init__.
-    _unsubscribes: tuple[Callable[[], None], ...] = ()
 
     redraws = traitlets.Int(0, help="How many times the board was redrawn (for tests).")
 
@@ -59,8 +56,12 @@ class FeedBoard(widgets.HTML):  # type: ignore[misc]
         self.clients: dict[str, _Client] = {}
         super().__init__(**kwargs)
         self._on_kernel = OnKernelThread()
-        self._unsubscribes = (stats.changed.subscribe(self._on_kernel(lambda _t: self.refresh())),)
+        # By transport, not handed to _until_close one by one: watch() replaces them.
         self._client_unsubscribes: dict[str, Callable[[], None]] = {}
+        self._until_close(
+            stats.changed.subscribe(self._on_kernel(lambda _t: self.refresh())),
+            self._unwatch_all,
+        )
         for name, client in (clients or {}).items():
             self.watch(name, client)
         self.refresh()
@@ -75,6 +76,11 @@ class FeedBoard(widgets.HTML):  # type: ignore[misc]
             self._on_kernel(lambda _state: self.refresh())
         )
         self.refresh()
+
+    def _unwatch_all(self) -> None:
+        for unsubscribe in self._client_unsubscribes.values():
+            unsubscribe()
+        self._client_unsubscribes.clear()
 
     def refresh(self) -> None:
         cells = []
@@ -105,14 +111,6 @@ class FeedBoard(widgets.HTML):  # type: ignore[misc]
             f"{caption}<tr>{''.join(cells)}</tr></table>"
         )
         self.redraws += 1
-
-    def close(self) -> None:
-        watched = getattr(self, "_client_unsubscribes", {})
-        for unsubscribe in [*self._unsubscribes, *watched.values()]:
-            unsubscribe()
-        self._unsubscribes = ()
-        watched.clear()
-        super().close()
 
 
 def _badge(state: Any) -> str:

@@ -9,14 +9,14 @@ import ipywidgets as widgets
 
 from wslab.core.files import TransferProgress, human_size
 from wslab.state.observable import Observers
-from wslab.widgets._kernel import OnKernelThread
+from wslab.widgets._kernel import OnKernelThread, UnsubscribeOnClose
 
 __all__ = ["TransferBar"]
 
 _STYLES = {"active": "info", "done": "success", "failed": "danger"}
 
 
-class TransferBar(widgets.HBox):  # type: ignore[misc]
+class TransferBar(UnsubscribeOnClose, widgets.HBox):  # type: ignore[misc]
     """Shows the newest :class:`~wslab.core.files.TransferProgress` of a source, live.
 
     The source is any ``Observers[TransferProgress]``: a
@@ -29,9 +29,6 @@ class TransferBar(widgets.HBox):  # type: ignore[misc]
             the bar really moved through the chunks.
     """
 
-    # Until subscribed: ipywidgets calls close() from __del__, even after a failed __init__.
-    _unsubscribe: Any = staticmethod(lambda: None)
-
     def __init__(self, source: Observers[TransferProgress], label: str = "", **kwargs: Any) -> None:
         self.label = label
         self.shown: list[TransferProgress] = []
@@ -41,7 +38,7 @@ class TransferBar(widgets.HBox):  # type: ignore[misc]
             [widgets.HTML(f"<b>{html.escape(label)}</b>"), self.bar, self.caption], **kwargs
         )
         self.caption.value = "<span style='color:#718096'>waiting for a transfer</span>"
-        self._unsubscribe = source.subscribe(OnKernelThread()(self.show))
+        self._until_close(source.subscribe(OnKernelThread()(self.show)))
 
     def show(self, progress: TransferProgress) -> None:
         """Display ``progress`` (called for each update, on the kernel's thread)."""
@@ -61,7 +58,6 @@ class TransferBar(widgets.HBox):  # type: ignore[misc]
         return int(self.bar.value)
 
     def close(self) -> None:
-        self._unsubscribe()
         self.bar.close()
         self.caption.close()
         super().close()

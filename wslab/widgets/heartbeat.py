@@ -11,7 +11,6 @@ red ✗ for a pong that never came.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
@@ -20,7 +19,7 @@ import traitlets
 from wslab.clients.heartbeat import HeartbeatClient
 from wslab.clients.reconnect import ReconnectingWebSocket
 from wslab.core.heartbeat import PRESETS, Beat
-from wslab.widgets._kernel import OnKernelThread
+from wslab.widgets._kernel import OnKernelThread, UnsubscribeOnClose
 from wslab.widgets.badge import ReadyStateBadge
 
 __all__ = ["HeartbeatView"]
@@ -30,16 +29,13 @@ BAR_HEIGHT = 40
 _CUSTOM = "custom"
 
 
-class HeartbeatView(widgets.VBox):  # type: ignore[misc]
+class HeartbeatView(UnsubscribeOnClose, widgets.VBox):  # type: ignore[misc]
     """A live view of a heartbeat: badge, status, preset drop-down, counts, round trips.
 
     Args:
         heartbeat: the heartbeat to show.
         max_beats: how many of the newest pings to draw.
     """
-
-    # Until subscribed: ipywidgets calls close() from __del__, even after a failed __init__.
-    _unsubscribes: tuple[Callable[[], None], ...] = ()
 
     max_beats = traitlets.Int(24, help="How many of the newest pings to draw.")
     status = traitlets.Unicode("", help="The client's and the heartbeat's state, as shown.")
@@ -90,7 +86,7 @@ class HeartbeatView(widgets.VBox):  # type: ignore[misc]
             unsubscribes.append(
                 target.state_changed.subscribe(on_kernel(lambda _state: self.refresh()))
             )
-        self._unsubscribes = tuple(unsubscribes)
+        self._until_close(*unsubscribes)
         self.refresh()
 
     @traitlets.validate("max_beats")
@@ -168,9 +164,6 @@ class HeartbeatView(widgets.VBox):  # type: ignore[misc]
         )
 
     def close(self) -> None:
-        for unsubscribe in self._unsubscribes:
-            unsubscribe()
-        self._unsubscribes = ()
         self.badge.close()
         super().close()
 

@@ -11,14 +11,14 @@ import traitlets
 
 from wslab.core.eventlog import LogEntry, clock
 from wslab.state.eventlog import EventLog
-from wslab.widgets._kernel import OnKernelThread
+from wslab.widgets._kernel import OnKernelThread, UnsubscribeOnClose
 
 __all__ = ["MessageLog"]
 
 _ARROWS = {"in": "⬅ in", "out": "➡ out", "-": ""}
 
 
-class MessageLog(widgets.HTML):  # type: ignore[misc]
+class MessageLog(UnsubscribeOnClose, widgets.HTML):  # type: ignore[misc]
     """Shows the newest entries of an event log as a table, updated live.
 
     Args:
@@ -26,9 +26,6 @@ class MessageLog(widgets.HTML):  # type: ignore[misc]
         kinds: show only these kinds (``"message"``, ``"connect"``, ...).
         title: a caption above the table.
     """
-
-    # Until subscribed: ipywidgets calls close() from __del__, even after a failed __init__.
-    _unsubscribe: Any = staticmethod(lambda: None)
 
     max_rows = traitlets.Int(12, help="How many of the newest entries to show.")
     rows = traitlets.Int(0, help="How many entries are shown now (read-only for views).")
@@ -47,7 +44,7 @@ class MessageLog(widgets.HTML):  # type: ignore[misc]
         # After the attributes: MessageLog(log, max_rows=5) refreshes during init.
         super().__init__(**kwargs)
         self._on_kernel = OnKernelThread()
-        self._unsubscribe = log.subscribe(self._on_kernel(lambda _entry: self.refresh()))
+        self._until_close(log.subscribe(self._on_kernel(lambda _entry: self.refresh())))
         self.refresh()
 
     @traitlets.validate("max_rows")
@@ -82,10 +79,6 @@ class MessageLog(widgets.HTML):  # type: ignore[misc]
             "<th>frame</th><th>size</th></tr>"
             f"{body}</table>"
         )
-
-    def close(self) -> None:
-        self._unsubscribe()
-        super().close()
 
 
 def _row(entry: LogEntry) -> str:

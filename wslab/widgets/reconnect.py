@@ -12,9 +12,9 @@ server from buttons.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import ipywidgets as widgets
 import traitlets
@@ -22,8 +22,9 @@ import traitlets
 from wslab.clients.reconnect import ReconnectingWebSocket
 from wslab.core.eventlog import LogEntry
 from wslab.core.reconnect import ClientState
-from wslab.servers.flaky import FlakyServer
-from wslab.widgets._kernel import OnKernelThread
+from wslab.state.eventlog import EventLog
+from wslab.state.observable import Observers
+from wslab.widgets._kernel import OnKernelThread, UnsubscribeOnClose
 from wslab.widgets.badge import ReadyStateBadge
 
 __all__ = ["BackoffTimeline", "FaultButtons", "TimelineRow"]
@@ -51,16 +52,13 @@ class TimelineRow:
     jittered: bool = False
 
 
-class BackoffTimeline(widgets.VBox):  # type: ignore[misc]
+class BackoffTimeline(UnsubscribeOnClose, widgets.VBox):  # type: ignore[misc]
     """A live view of a reconnecting client: badge, state, and one row per attempt.
 
     Args:
         client: the client to show.
         max_rows: how many of the newest attempts to show.
     """
-
-    # Until subscribed: ipywidgets calls close() from __del__, even after a failed __init__.
-    _unsubscribes: tuple[Callable[[], None], ...] = ()
 
     max_rows = traitlets.Int(12, help="How many of the newest attempts to show.")
     status = traitlets.Unicode("", help="The client's state in words, as shown.")
@@ -84,7 +82,7 @@ class BackoffTimeline(widgets.VBox):  # type: ignore[misc]
         )
         on_kernel = OnKernelThread()
         self.badge.ready_state = int(client.ready_state)
-        self._unsubscribes = (
+        self._until_close(
             client.changed.subscribe(on_kernel(lambda _client: self.refresh())),
             client.ready_state_changed.subscribe(
                 on_kernel(lambda state: setattr(self.badge, "ready_state", int(state)))
@@ -157,9 +155,6 @@ class BackoffTimeline(widgets.VBox):  # type: ignore[misc]
         )
 
     def close(self) -> None:
-        for unsubscribe in self._unsubscribes:
-            unsubscribe()
-        self._unsubscribes = ()
         self.badge.close()
         super().close()
 
@@ -184,19 +179,48 @@ def _row(row: TimelineRow) -> str:
     )
 
 
-class FaultButtons(widgets.VBox):  # type: ignore[misc]
+class _FaultyServer(Protocol):
+    """What the buttons need of a server: its faults, and what to show of it.
+
+    :class:`~wslab.servers.flaky.FlakyServer` is one; described here, not
+    imported, so the view does not depend on the server's module.
+    """
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def status_changed(self) -> Observers[Any]: ...
+
+    @property
+    def peers(self) -> Sized: ...
+
+    @property
+    def log(self) -> EventLog: ...
+
+    def crash(self) -> object: ...
+
+    def restart(self) -> object: ...
+
+    def refuse(self) -> object: ...
+
+    def accept(self) -> object: ...
+
+    def close_clients(self, code: int, reason: str) -> object: ...
+
+
+class FaultButtons(UnsubscribeOnClose, widgets.VBox):  # type: ignore[misc]
     """Buttons that really hurt a ``flaky`` server: crash, restart, refuse, close.
 
-    Each button calls the server's own method (:meth:`FlakyServer.crash`,
-    ...), as a cell would. What was clicked is kept in :attr:`done`.
+    Each button calls the server's own method
+    (:meth:`~wslab.servers.flaky.FlakyServer.crash`, ...), as a cell would.
+    What was clicked is kept in :attr:`done`.
 
     Args:
         app: the server (``serve("flaky").app``).
     """
 
-    _unsubscribes: tuple[Callable[[], None], ...] = ()
-
-    def __init__(self, app: FlakyServer, **kwargs: Any) -> None:
+    def __init__(self, app: _FaultyServer, **kwargs: Any) -> None:
         self.app = app
         self.done: list[str] = []
         self.status_label = widgets.HTML()
@@ -215,7 +239,7 @@ class FaultButtons(widgets.VBox):  # type: ignore[misc]
             self.buttons[label] = button
         super().__init__([widgets.HBox(list(self.buttons.values())), self.status_label], **kwargs)
         on_kernel = OnKernelThread()
-        self._unsubscribes = (
+        self._until_close(
             app.status_changed.subscribe(on_kernel(lambda _status: self.refresh())),
             app.log.subscribe(on_kernel(self._logged)),
         )
@@ -252,9 +276,3 @@ class FaultButtons(widgets.VBox):  # type: ignore[misc]
             f"<span style='font-family:sans-serif'>server <b style='color:{colour}'>{status}</b>"
             f" · {count} connection{'' if count == 1 else 's'}{extra}</span>"
         )
-
-    def close(self) -> None:
-        for unsubscribe in self._unsubscribes:
-            unsubscribe()
-        self._unsubscribes = ()
-        super().close()

@@ -11,7 +11,7 @@ import traitlets
 
 from wslab.core.rooms import RoomEvent
 from wslab.state.rooms import Rooms
-from wslab.widgets._kernel import OnKernelThread
+from wslab.widgets._kernel import OnKernelThread, UnsubscribeOnClose
 
 __all__ = ["RoomsView"]
 
@@ -19,7 +19,7 @@ __all__ = ["RoomsView"]
 KEEP_EVENTS = 200
 
 
-class RoomsView(widgets.HTML):  # type: ignore[misc]
+class RoomsView(UnsubscribeOnClose, widgets.HTML):  # type: ignore[misc]
     """Shows a :class:`~wslab.state.rooms.Rooms` registry live: rooms → members.
 
     Args:
@@ -38,9 +38,6 @@ class RoomsView(widgets.HTML):  # type: ignore[misc]
     reads a server's state while the server is changing it.
     """
 
-    # Until subscribed: ipywidgets calls close() from __del__, even after a failed __init__.
-    _unsubscribe: Any = staticmethod(lambda: None)
-
     max_events = traitlets.Int(5, help="How many of the newest activity lines to show.")
     rooms_shown = traitlets.Int(0, help="How many rooms are shown now (read-only for views).")
 
@@ -58,7 +55,7 @@ class RoomsView(widgets.HTML):  # type: ignore[misc]
         self.activity: list[str] = []
         super().__init__(**kwargs)
         on_kernel = OnKernelThread()
-        self._unsubscribe = rooms.changed.subscribe(self._changed(on_kernel(self._show)))
+        self._until_close(rooms.changed.subscribe(self._changed(on_kernel(self._show))))
         self._show(self._labelled(), None)
 
     def _labelled(self) -> dict[str, list[str]]:
@@ -121,10 +118,6 @@ class RoomsView(widgets.HTML):  # type: ignore[misc]
             "<tr style='text-align:left'><th style='padding-right:12px'>room</th>"
             f"<th>members</th></tr>{rows}</table>{recent_block}</div>"
         )
-
-    def close(self) -> None:
-        self._unsubscribe()
-        super().close()
 
 
 def _row(room: str, members: list[str]) -> str:

@@ -25,7 +25,7 @@ from wslab.core.wire import (
     WireRecord,
 )
 from wslab.network.wire import Chunk, Wiretap
-from wslab.widgets._kernel import OnKernelThread
+from wslab.widgets._kernel import OnKernelThread, UnsubscribeOnClose
 
 __all__ = ["WireInspector"]
 
@@ -36,7 +36,7 @@ _MUTED = "color:#718096"
 _TINT = {"up": "#ebf8ff", "down": "#f0fff4"}
 
 
-class WireInspector(widgets.VBox):  # type: ignore[misc]
+class WireInspector(UnsubscribeOnClose, widgets.VBox):  # type: ignore[misc]
     """The handshake and the frames a wiretap saw, updated live as they cross.
 
     Args:
@@ -51,9 +51,6 @@ class WireInspector(widgets.VBox):  # type: ignore[misc]
     an assertion right after an ``await`` sees every byte recorded so far.
     Thread-safe: the decoder is used under a lock.
     """
-
-    # Until subscribed: ipywidgets calls close() from __del__, even after a failed __init__.
-    _unsubscribe: Any = staticmethod(lambda: None)
 
     max_rows = traitlets.Int(20, help="How many of the newest frames to show.")
     connection = traitlets.Int(0, help="The connection to show; 0 shows all.")
@@ -87,7 +84,7 @@ class WireInspector(widgets.VBox):  # type: ignore[misc]
         self._syncing = False
         self.picker.observe(self._picked, "value")
         self._on_kernel = OnKernelThread()
-        self._unsubscribe = tap.observers.subscribe(self._chunk_arrived)
+        self._until_close(tap.observers.subscribe(self._chunk_arrived))
         self.refresh()
 
     @traitlets.validate("max_rows")
@@ -195,10 +192,6 @@ class WireInspector(widgets.VBox):  # type: ignore[misc]
         self.table.value = render(
             records, connection=self.connection, max_rows=self.max_rows, title=self.title
         )
-
-    def close(self) -> None:
-        self._unsubscribe()
-        super().close()
 
 
 # --- HTML (everything escaped) ------------------------------------------------------
