@@ -301,5 +301,3 @@ def test_logging_filter(level: int, message: str, kept: bool) -> None:
     record = logging.LogRecord("websockets.client", level, __file__, 1, message, None, None)
     assert log_filter.filter(record) is kept
     assert log_filter.dropped == (0 if kept else 1)
-
-

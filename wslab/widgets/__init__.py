@@ -11,25 +11,25 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from wslab.widgets.badge import ReadyStateBadge
     from wslab.widgets.broadcast import ClientBoard, ClientRow
     from wslab.widgets.chat import ChatBox
     from wslab.widgets.classroom import ClassroomDashboard
     from wslab.widgets.cluster import ClusterView, MemoryChart
+    from wslab.widgets.eventlog import MessageLog
     from wslab.widgets.feed import FeedBoard
     from wslab.widgets.files import TransferBar
     from wslab.widgets.heartbeat import HeartbeatView
     from wslab.widgets.jssocket import JsSocket
-    from wslab.widgets.messagelog import MessageLog
     from wslab.widgets.reconnect import BackoffTimeline, FaultButtons, TimelineRow
     from wslab.widgets.rooms import RoomsView
+    from wslab.widgets.websocket import ReadyStateBadge
     from wslab.widgets.wire import WireInspector
 
 #: Public name → the module (in this package) that defines it.
 _HOMES = {
-    "ReadyStateBadge": "badge",  # lessons 1-4
+    "ReadyStateBadge": "websocket",  # lessons 1-4
     "ChatBox": "chat",
-    "MessageLog": "messagelog",
+    "MessageLog": "eventlog",
     "ClientBoard": "broadcast",  # lesson 6
     "ClientRow": "broadcast",
     "BackoffTimeline": "reconnect",  # lesson 5

@@ -9,7 +9,7 @@ import ipywidgets as widgets
 
 from wslab.clients.chat import ChatLine, ChatSession
 from wslab.widgets._kernel import OnKernelThread, UnsubscribeOnClose
-from wslab.widgets.badge import ReadyStateBadge
+from wslab.widgets.websocket import ReadyStateBadge
 
 __all__ = ["ChatBox"]
 

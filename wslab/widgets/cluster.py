@@ -15,7 +15,7 @@ from wslab.network.cluster import Cluster
 from wslab.network.memory import MemoryProfile
 from wslab.network.redisbox import RedisState
 from wslab.widgets._kernel import OnKernelThread, UnsubscribeOnClose
-from wslab.widgets.messagelog import MessageLog
+from wslab.widgets.eventlog import MessageLog
 
 __all__ = ["ClusterView", "MemoryChart"]
 

@@ -20,7 +20,7 @@ from wslab.clients.heartbeat import HeartbeatClient
 from wslab.clients.reconnect import ReconnectingWebSocket
 from wslab.core.heartbeat import PRESETS, Beat
 from wslab.widgets._kernel import OnKernelThread, UnsubscribeOnClose
-from wslab.widgets.badge import ReadyStateBadge
+from wslab.widgets.websocket import ReadyStateBadge
 
 __all__ = ["HeartbeatView"]
 

@@ -25,7 +25,7 @@ from wslab.core.reconnect import ClientState
 from wslab.state.eventlog import EventLog
 from wslab.state.observable import Observers
 from wslab.widgets._kernel import OnKernelThread, UnsubscribeOnClose
-from wslab.widgets.badge import ReadyStateBadge
+from wslab.widgets.websocket import ReadyStateBadge
 
 __all__ = ["BackoffTimeline", "FaultButtons", "TimelineRow"]
 
