@@ -32,7 +32,6 @@ from wslab.core.auth import (
     new_secret,
 )
 from wslab.core.timescale import real_seconds, scaled_time
-from wslab.state.auth import UserTable
 
 SECRET = b"k" * SECRET_BYTES
 OTHER = b"o" * SECRET_BYTES
@@ -283,18 +282,6 @@ def test_mask_token(text: str, masked: str) -> None:
 # --- users and passwords -------------------------------------------------------------------
 
 
-def test_the_demo_table_knows_the_demo_passwords() -> None:
-    table = UserTable()
-    assert table.names() == ["alice", "bob", "mallory"]
-    for name, password in DEMO_PASSWORDS.items():
-        assert table.verify(name, password)
-        assert not table.verify(name, password + "!")
-        assert not table.verify(name, password.upper())
-    assert table.is_banned("mallory")
-    assert not table.is_banned("alice")
-    assert "alice" in table and "zed" not in table
-
-
 def test_only_salted_hashes_are_stored() -> None:
     for record in DEMO_USERS:
         password = DEMO_PASSWORDS[record.name]
@@ -303,32 +290,6 @@ def test_only_salted_hashes_are_stored() -> None:
         assert hash_password(password, record.salt) == record.password_hash
     # The same password with two salts gives two hashes.
     assert hash_password("pw", b"a" * 16) != hash_password("pw", b"b" * 16)
-
-
-def test_unknown_users_and_empty_passwords_are_refused() -> None:
-    table = UserTable()
-    assert not table.verify("zed", "wonderland")
-    assert not table.verify("", "")
-    assert not table.verify("alice", "")
-
-
-def test_ban_unban_add() -> None:
-    table = UserTable()
-    table.ban("bob")
-    table.ban("bob")  # idempotent
-    assert table.is_banned("bob")
-    table.unban("bob")
-    table.unban("bob")
-    assert not table.is_banned("bob")
-    table.add("carol", "secret")
-    assert table.verify("carol", "secret") and not table.verify("carol", "Secret")
-
-
-def test_a_custom_table_bans_nobody_unless_asked() -> None:
-    table = UserTable([], banned=None)
-    assert table.names() == [] and not table.is_banned("mallory")
-    assert UserTable(banned=[]).is_banned("mallory") is False
-    assert UserTable([], banned=["x"]).is_banned("x")
 
 
 # --- purity ---------------------------------------------------------------------------------

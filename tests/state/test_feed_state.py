@@ -1,4 +1,4 @@
-"""wslab.state.feed and wslab.state.feedstats: the feed's history and the per-transport tallies."""
+"""wslab.state.feed: the feed's history and the per-transport tallies (thread-safe)."""
 
 from __future__ import annotations
 
@@ -6,33 +6,7 @@ import threading
 
 import pytest
 
-from wslab.core.sse import MAX_ID_DIGITS, parse_event_id
 from wslab.state.feed import TRANSPORTS, FeedEntry, FeedLog, FeedStats, TransportTally
-
-# --- parse_event_id ------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("text", "value"), [(None, None), ("", None), ("0", 0), ("42", 42)])
-def test_parse_event_id(text: str | None, value: int | None) -> None:
-    assert parse_event_id(text) == value
-
-
-@pytest.mark.parametrize("text", ["abc", "-1", "+1", " 1", "1 ", "1.0", "1e3", "٣", "0x10"])
-def test_parse_event_id_refuses_anything_but_digits(text: str) -> None:
-    with pytest.raises(ValueError, match="must be a non-negative integer event id"):
-        parse_event_id(text)
-
-
-def test_parse_event_id_names_what_it_read_and_bounds_the_length() -> None:
-    with pytest.raises(ValueError, match=r"^after must be"):
-        parse_event_id("x", what="after")
-    assert parse_event_id("9" * MAX_ID_DIGITS) == int("9" * MAX_ID_DIGITS)
-    with pytest.raises(ValueError, match="too long"):
-        parse_event_id("9" * (MAX_ID_DIGITS + 1))
-    with pytest.raises(ValueError) as info:
-        parse_event_id("y" * 500)
-    assert len(str(info.value)) < 100  # the echo of a hostile value is cut short
-
 
 # --- FeedLog -------------------------------------------------------------------------------
 

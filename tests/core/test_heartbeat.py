@@ -22,8 +22,6 @@ from wslab.core.heartbeat import (
     preset,
     worst_case_detection,
 )
-from wslab.state.eventlog import EventLog
-from wslab.state.heartbeat import HeartbeatLog
 
 # --- the timing guide ---------------------------------------------------------------
 
@@ -256,29 +254,6 @@ def test_the_beats_are_bounded() -> None:
 
 
 # --- rule 3: the log filters -----------------------------------------------------------------
-
-
-def test_heartbeat_log_keeps_or_skips_ping_pong() -> None:
-    verbose = HeartbeatLog()
-    quiet = HeartbeatLog(heartbeats=False)
-    assert isinstance(quiet, EventLog)
-    for log in (verbose, quiet):
-        log.message("out", "ping")
-        log.message("in", "pong")
-        log.message("out", "hello")
-        log.message("out", b"ping")
-        log.record("missed-pong", "no pong within 10 s")
-    assert [e.text for e in verbose.entries("message")] == [
-        "ping",
-        "pong",
-        "hello",
-        "<4 bytes: 70 69 6e 67>",
-    ]
-    assert [e.text for e in quiet.entries("message")] == ["hello", "<4 bytes: 70 69 6e 67>"]
-    assert quiet.kinds() == ["message", "message", "missed-pong"]
-    assert (verbose.skipped, quiet.skipped) == (0, 2)
-    entry = quiet.message("in", "pong")  # returned, not recorded
-    assert entry.text == "pong" and quiet.skipped == 3 and len(quiet) == 3
 
 
 @pytest.mark.parametrize(

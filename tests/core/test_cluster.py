@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
 import pytest
 
-import wslab
 from wslab.core.cluster import (
     GIB,
     KIB,
@@ -194,15 +190,3 @@ def test_connections_that_fit() -> None:
     assert connections_that_fit(MIB, 1, baseline=2 * MIB) == 0  # the baseline alone is too big
     with pytest.raises(ValueError):
         connections_that_fit(GIB, 0)
-
-
-def test_scaling_is_pure() -> None:
-    path = Path(wslab.__file__).resolve().parent / "scaling.py"
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    imported = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            imported.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            imported.add(node.module.split(".")[0] if node.level == 0 else "." + node.module)
-    assert imported <= {"__future__", "re", "collections", "dataclasses", ".messages"}

@@ -11,7 +11,7 @@ import pytest
 
 from wslab.core.slides import SlideCell, slide_type, slide_types
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 

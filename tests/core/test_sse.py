@@ -10,7 +10,15 @@ from __future__ import annotations
 
 import pytest
 
-from wslab.core.sse import ServerSentEvent, SSEParser, encode_comment, encode_event, parse_stream
+from wslab.core.sse import (
+    MAX_ID_DIGITS,
+    ServerSentEvent,
+    SSEParser,
+    encode_comment,
+    encode_event,
+    parse_event_id,
+    parse_stream,
+)
 
 # --- encoding ------------------------------------------------------------------------
 
@@ -233,3 +241,28 @@ def test_close_discards_an_unfinished_event() -> None:
     assert parser.feed("data: half") == []
     parser.close()
     assert parser.feed("data: whole\n\n") == [ServerSentEvent("whole")]
+
+
+# --- parse_event_id ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "value"), [(None, None), ("", None), ("0", 0), ("42", 42)])
+def test_parse_event_id(text: str | None, value: int | None) -> None:
+    assert parse_event_id(text) == value
+
+
+@pytest.mark.parametrize("text", ["abc", "-1", "+1", " 1", "1 ", "1.0", "1e3", "٣", "0x10"])
+def test_parse_event_id_refuses_anything_but_digits(text: str) -> None:
+    with pytest.raises(ValueError, match="must be a non-negative integer event id"):
+        parse_event_id(text)
+
+
+def test_parse_event_id_names_what_it_read_and_bounds_the_length() -> None:
+    with pytest.raises(ValueError, match=r"^after must be"):
+        parse_event_id("x", what="after")
+    assert parse_event_id("9" * MAX_ID_DIGITS) == int("9" * MAX_ID_DIGITS)
+    with pytest.raises(ValueError, match="too long"):
+        parse_event_id("9" * (MAX_ID_DIGITS + 1))
+    with pytest.raises(ValueError) as info:
+        parse_event_id("y" * 500)
+    assert len(str(info.value)) < 100  # the echo of a hostile value is cut short
