@@ -84,7 +84,14 @@ DEFAULT_BOTS: tuple[Bot, ...] = (
 
 
 class BotCrew:
-    """Some bots connected to one chat server, on their own loop thread."""
+    """Some bots connected to one chat server, on their own loop thread.
+
+    Each bot connects, arrives (:meth:`_arrive`: the chat's ``join``), then
+    listens (:meth:`_hear`) and follows its script (:meth:`_act`) side by
+    side, until the server closes the connection or the script ends: that is
+    the bot leaving (:meth:`_left`). A subclass (:class:`RoomBotCrew`)
+    replaces those steps; the rest is shared.
+    """
 
     def __init__(self, key: str, url: str, bots: Sequence[Bot]) -> None:
         self.key = key
@@ -115,27 +122,58 @@ class BotCrew:
     async def _live(self, bot: Bot, joined: asyncio.Event) -> None:
         try:
             async with connect(self.url, compression=None, proxy=None, close_timeout=1) as ws:
-                await ws.send(dumps({"type": "join", "name": bot.name}))
-                self.log.record("join", f"{bot.name} joined", peer=bot.name)
+                rooms = await self._arrive(bot, ws)
                 joined.set()
-                talker = asyncio.create_task(self._talk(bot, ws))
-                try:
-                    await self._listen(bot, ws)
-                finally:
-                    talker.cancel()
-        except (OSError, ConnectionClosed) as exc:
+                left = await self._stay(bot, ws, rooms)
+            if left:
+                self._left(bot)
+        except (OSError, ConnectionClosed, TimeoutError) as exc:
             self.log.record("error", f"{bot.name}: {type(exc).__name__}: {exc}", peer=bot.name)
         finally:
             joined.set()  # never leave start() waiting
 
-    async def _talk(self, bot: Bot, ws: ClientConnection) -> None:
+    async def _stay(self, bot: Bot, ws: ClientConnection, rooms: set[str]) -> bool:
+        """Hear and act side by side until one ends; return whether the bot left.
+
+        Hearing ends when the server closes the connection; acting ends when
+        the script does, and then leaving the ``async with`` closes the
+        connection: that is leaving.
+        """
+        hearing = asyncio.create_task(self._hear(bot, ws, rooms))
+        acting = asyncio.create_task(self._act(bot, ws))
+        try:
+            done, _ = await asyncio.wait((hearing, acting), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            hearing.cancel()
+            acting.cancel()
+        # Every failure is retrieved (asyncio would report the others when the
+        # tasks are collected); hearing's goes first, it says why the line broke.
+        failures = [task.exception() for task in (hearing, acting) if task in done]
+        for failure in failures:
+            if failure is not None:
+                raise failure
+        return acting in done
+
+    def _left(self, bot: Bot) -> None:
+        self.log.record("leave", f"{bot.name} left", peer=bot.name)
+
+    async def _arrive(self, bot: Bot, ws: ClientConnection) -> set[str]:
+        """Come in; return the rooms the bot is in (a chat server is one room, unnamed)."""
+        await ws.send(dumps({"type": "join", "name": bot.name}))
+        self.log.record("join", f"{bot.name} joined", peer=bot.name)
+        return set()
+
+    async def _act(self, bot: Bot, ws: ClientConnection) -> None:
+        """Say the lines over and over: a chat bot never leaves by itself."""
         await asyncio.sleep(real_seconds(bot.first))
         for line in itertools.cycle(bot.lines):
             await ws.send(dumps({"type": "chat", "text": line}))
             self.log.record("say", line, peer=bot.name)
             await asyncio.sleep(real_seconds(bot.every))
+        await asyncio.Event().wait()  # nothing to say: listen on
 
-    async def _listen(self, bot: Bot, ws: ClientConnection) -> None:
+    async def _hear(self, bot: Bot, ws: ClientConnection, rooms: set[str]) -> None:
+        """Answer who mentions the bot, until the server closes the connection."""
         retries = 40
         async for raw in ws:
             try:
@@ -272,45 +310,13 @@ class RoomBotCrew(BotCrew):
         super().start(timeout)
         return self
 
-    async def _live(self, bot: Bot, joined: asyncio.Event) -> None:
+    def _left(self, bot: Bot) -> None:
+        with self._lock:
+            self.gone.append(bot.name)
+        super()._left(bot)
+
+    async def _arrive(self, bot: Bot, ws: ClientConnection) -> set[str]:
         assert isinstance(bot, RoomBot)
-        try:
-            async with connect(self.url, compression=None, proxy=None, close_timeout=1) as ws:
-                rooms = await self._arrive(bot, ws)
-                joined.set()
-                left = await self._stay(bot, ws, rooms)
-            if left:
-                with self._lock:
-                    self.gone.append(bot.name)
-                self.log.record("leave", f"{bot.name} left", peer=bot.name)
-        except (OSError, ConnectionClosed, TimeoutError) as exc:
-            self.log.record("error", f"{bot.name}: {type(exc).__name__}: {exc}", peer=bot.name)
-        finally:
-            joined.set()  # never leave start() waiting
-
-    async def _stay(self, bot: RoomBot, ws: ClientConnection, rooms: set[str]) -> bool:
-        """Hear and act side by side until one ends; return whether the bot left.
-
-        Hearing ends when the server closes the connection; acting ends when
-        the bot has said its ``leave_after`` messages, and then leaving the
-        ``async with`` closes the connection: that is leaving.
-        """
-        hearing = asyncio.create_task(self._hear(bot, ws, rooms))
-        acting = asyncio.create_task(self._act(bot, ws))
-        try:
-            done, _ = await asyncio.wait((hearing, acting), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            hearing.cancel()
-            acting.cancel()
-        # Every failure is retrieved (asyncio would report the others when the
-        # tasks are collected); hearing's goes first, it says why the line broke.
-        failures = [task.exception() for task in (hearing, acting) if task in done]
-        for failure in failures:
-            if failure is not None:
-                raise failure
-        return acting in done
-
-    async def _arrive(self, bot: RoomBot, ws: ClientConnection) -> set[str]:
         # hello first, and only once it is welcome the joins: a hello refused
         # as name-taken (the crew this one replaces may not have left yet) is
         # sent again, and a join before the welcome would fix the name as "#n".
@@ -338,8 +344,9 @@ class RoomBotCrew(BotCrew):
 
         return await asyncio.wait_for(read(), 10.0)
 
-    async def _act(self, bot: RoomBot, ws: ClientConnection) -> None:
+    async def _act(self, bot: Bot, ws: ClientConnection) -> None:
         """Play the script over and over; return only when the bot leaves."""
+        assert isinstance(bot, RoomBot)
         await asyncio.sleep(real_seconds(bot.first))
         sent = 0
         for step in itertools.cycle(bot.lines):

@@ -32,7 +32,6 @@ import contextvars
 import json
 import time
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -40,7 +39,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from wslab.clients.listeners import call_listeners
+from wslab.clients.listeners import EventTargetBase
 from wslab.core.events import ErrorEvent, Event
 from wslab.core.messages import dumps
 from wslab.core.sse import SSEParser
@@ -62,9 +61,7 @@ __all__ = [
 #: standard leaves it to the browser ("a few seconds"); Chrome uses 3000.
 DEFAULT_RETRY_MS = 3000
 
-Listener = Callable[[Any], object]
-
-_live: weakref.WeakSet[_EventTarget] = weakref.WeakSet()
+_live: weakref.WeakSet[_FeedClient] = weakref.WeakSet()
 
 
 def live_feed_clients() -> list[EventSource | LongPollClient]:
@@ -109,38 +106,17 @@ class FeedMessage:
         return self.last_event_id
 
 
-def _handler_property(kind: str) -> property:
-    def get(self: _EventTarget) -> Listener | None:
-        return self._handlers.get(kind)
+class _FeedClient(EventTargetBase[str, Any]):
+    """``readyState``, the messages and the task, shared by both clients.
 
-    def set_(self: _EventTarget, fn: Listener | None) -> None:
-        old = self._handlers.pop(kind, None)
-        listeners = self._listeners.setdefault(kind, [])
-        if old is not None and old in listeners:
-            # The slot keeps its place among the listeners, as in the browser.
-            index = listeners.index(old)
-            if fn is None:
-                del listeners[index]
-            else:
-                listeners[index] = fn
-        elif fn is not None:
-            listeners.append(fn)
-        if fn is not None:
-            self._handlers[kind] = fn
-
-    return property(get, set_, doc=f"The single ``on{kind}`` handler; assigning replaces it.")
-
-
-class _EventTarget:
-    """Listeners, ``on*`` handlers, ``readyState`` and waiting, shared by both clients."""
+    Listeners, the ``onopen``, ``onmessage`` and ``onerror`` handlers and
+    waiting come from :class:`~wslab.clients.listeners.EventTargetBase`: an
+    event type is ``"open"``, ``"message"``, ``"error"``, or a named SSE event.
+    """
 
     CONNECTING = StreamState.CONNECTING
     OPEN = StreamState.OPEN
     CLOSED = StreamState.CLOSED
-
-    onopen = _handler_property("open")
-    onmessage = _handler_property("message")
-    onerror = _handler_property("error")
 
     def __init__(self, url: str, name: str, log: EventLog | None) -> None:
         parts = urlsplit(url)
@@ -153,6 +129,7 @@ class _EventTarget:
                 f"{type(self).__name__}() needs a running event loop: create it in a "
                 "notebook cell (the kernel's loop is running there) or inside async code"
             ) from None
+        super().__init__()
         self.url = url
         self.name = name
         self.origin = f"{parts.scheme}://{parts.netloc}"
@@ -161,15 +138,9 @@ class _EventTarget:
         self.state_changed: Observers[StreamState] = Observers()
         #: Every message received, in order.
         self.messages: list[FeedMessage] = []
-        #: Exceptions raised by listeners (a browser reports them to the console).
-        self.listener_errors: list[BaseException] = []
         self._ready_state = StreamState.CONNECTING
-        self._listeners: dict[str, list[Listener]] = {}
-        self._handlers: dict[str, Listener] = {}
-        self._waiters: dict[str, list[asyncio.Future[Any]]] = {}
         self._last_open: Event | None = None
         self._history: list[str] = []
-        self._listener_tasks: set[asyncio.Future[Any]] = set()
         self._task: asyncio.Task[None] | None = None
         _live.add(self)
 
@@ -191,25 +162,6 @@ class _EventTarget:
         return self._ready_state
 
     readyState = ready_state
-
-    def add_event_listener(self, kind: str, listener: Listener) -> None:
-        """Call ``listener(event)`` on each ``kind`` event (``addEventListener``).
-
-        ``kind`` is ``"open"``, ``"message"``, ``"error"``, or a named SSE
-        event type. Adding the same function twice has no effect.
-        """
-        listeners = self._listeners.setdefault(kind, [])
-        if listener not in listeners:
-            listeners.append(listener)
-
-    def remove_event_listener(self, kind: str, listener: Listener) -> None:
-        """Stop calling ``listener`` (``removeEventListener``)."""
-        listeners = self._listeners.get(kind, [])
-        if listener in listeners:
-            listeners.remove(listener)
-
-    addEventListener = add_event_listener
-    removeEventListener = remove_event_listener
 
     def close(self) -> None:
         """Stop for good: CLOSED, the request aborted, no reconnection. Idempotent.
@@ -234,6 +186,8 @@ class _EventTarget:
     async def wait_for(self, kind: str, timeout: float | None = 10.0) -> Any:
         """Wait for the next ``kind`` event and return it (``"open"``: now, if OPEN).
 
+        ``kind`` is ``"open"``, ``"message"``, ``"error"``, or a named SSE event type.
+
         Raises:
             TimeoutError: after ``timeout`` real seconds.
             ConnectionError: the client is CLOSED (or closes meanwhile).
@@ -242,13 +196,7 @@ class _EventTarget:
             return self._last_open
         if self._ready_state == StreamState.CLOSED:
             raise ConnectionError(f"{self.name} is closed")
-        future: asyncio.Future[Any] = self._loop.create_future()
-        self._waiters.setdefault(kind, []).append(future)
-        try:
-            return await asyncio.wait_for(future, timeout)
-        finally:
-            if future in self._waiters.get(kind, []):
-                self._waiters[kind].remove(future)
+        return await super().wait_for(kind, timeout)
 
     async def wait_for_messages(
         self, count: int, timeout: float | None = 10.0
@@ -291,17 +239,7 @@ class _EventTarget:
         self._history.append(kind)
         if kind == "open":
             self._last_open = event
-        call_listeners(
-            self._listeners.get(kind, []),
-            event,
-            tasks=self._listener_tasks,
-            errors=self.listener_errors,
-            log=self.log,
-            name=self.name,
-        )
-        for future in self._waiters.pop(kind, []):
-            if not future.done():
-                future.set_result(event)
+        self._dispatch_as(kind, event)
 
     def _message(self, kind: str, data: str, last_event_id: str) -> None:
         message = FeedMessage(kind, data, last_event_id, self.origin, self)
@@ -316,11 +254,7 @@ class _EventTarget:
     def _finish(self) -> None:
         # However the task ended, the client is CLOSED and nobody waits forever.
         self._set_state(StreamState.CLOSED)
-        for futures in self._waiters.values():
-            for future in futures:
-                if not future.done():
-                    future.set_exception(ConnectionError(f"{self.name} closed"))
-        self._waiters.clear()
+        self._fail_waiters(f"{self.name} closed")
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.url} {self._ready_state.name}>"
@@ -337,7 +271,7 @@ def _session() -> aiohttp.ClientSession:
 _NETWORK_ERRORS = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
 
 
-class EventSource(_EventTarget):
+class EventSource(_FeedClient):
     """A Server-Sent Events client with the browser's API and behaviour.
 
     Args:
@@ -425,7 +359,7 @@ class EventSource(_EventTarget):
         return True
 
 
-class LongPollClient(_EventTarget):
+class LongPollClient(_FeedClient):
     """Long polling: ask for the events after the last id, again and again.
 
     Args:
