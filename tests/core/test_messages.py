@@ -11,6 +11,7 @@ from wslab.core.messages import (
     MAX_MESSAGE_BYTES,
     MAX_NAME_CHARS,
     MAX_TEXT_CHARS,
+    POLICY_VIOLATION,
     MessageError,
     dumps,
     error_payload,
@@ -32,6 +33,11 @@ def test_limits() -> None:
     assert MAX_MESSAGE_BYTES == 1024 * 1024
     assert MAX_NAME_CHARS == 32
     assert MAX_TEXT_CHARS == 2000
+
+
+def test_policy_violation_is_rfc_6455s_1008() -> None:
+    # Pinned here: the servers' tests compare close codes with the name.
+    assert POLICY_VIOLATION == 1008
 
 
 def test_parse_a_good_message() -> None:

@@ -37,6 +37,7 @@ from websockets.sync.client import ClientConnection
 
 import wslab
 from wslab.core.files import file_meta
+from wslab.core.messages import POLICY_VIOLATION
 from wslab.core.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
 from wslab.servers import SERVERS
 
@@ -116,7 +117,9 @@ class Attack:
             # gives up waiting (heartbeat's close timeout is short) and drops it.
             reader = ThreadPoolExecutor(1, thread_name_prefix="flood-reader")
             closed = reader.submit(
-                self.closed, 1008, f"rate limit: over {CORPUS_RATE_LIMIT.rate:g} messages/s"
+                self.closed,
+                POLICY_VIOLATION,
+                f"rate limit: over {CORPUS_RATE_LIMIT.rate:g} messages/s",
             )
             try:
                 for _ in range(case.payload):
@@ -330,11 +333,11 @@ def test_the_default_rate_limit_closes_a_flood_with_1008() -> None:
                 ws.recv(timeout=10)
         assert info.value.rcvd is not None
         assert (info.value.rcvd.code, info.value.rcvd.reason) == (
-            1008,
+            POLICY_VIOLATION,
             "rate limit: over 1000 messages/s",
         )
     refused = [e for e in server.log.entries("refused")]
-    assert len(refused) == 1 and refused[0].code == 1008
+    assert len(refused) == 1 and refused[0].code == POLICY_VIOLATION
 
 
 def test_a_burst_like_lesson_6_is_well_under_the_limit() -> None:

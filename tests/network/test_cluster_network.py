@@ -23,6 +23,7 @@ from websockets.sync.client import ClientConnection
 
 import wslab
 from wslab.core.cluster import MODE_ENV
+from wslab.core.messages import POLICY_VIOLATION
 from wslab.network.cluster import (
     Cluster,
     ClusterStartError,
@@ -246,7 +247,7 @@ def test_an_invalid_client_id_is_refused_with_1008(client: str) -> None:
         assert (reply["type"], reply["error"]) == ("error", "invalid-client")
         with pytest.raises(ConnectionClosed):
             ws.recv(timeout=5)
-    assert ws.close_code == 1008
+    assert ws.close_code == POLICY_VIOLATION
     assert ws.close_reason == "invalid client id"
 
 

@@ -33,10 +33,11 @@ from wslab.clients.outbox import ReliableSession
 from wslab.clients.reconnect import pending_retry_timers
 from wslab.core.eventlog import LogEntry
 from wslab.core.files import CHUNK_SIZE, TransferProgress, file_meta, iter_chunks, sha256_hex
+from wslab.core.messages import POLICY_VIOLATION
 from wslab.core.timescale import scaled_time
 from wslab.network.cluster import start_cluster
 from wslab.network.redisbox import start_redis
-from wslab.servers.broadcast import SLOW_CLOSE_CODE, BroadcastServer
+from wslab.servers.broadcast import BroadcastServer
 from wslab.servers.files import FilesServer
 from wslab.servers.flaky import FlakyServer
 
@@ -184,14 +185,14 @@ def test_lesson6_a_client_that_stops_reading_is_bounded_and_dropped(counts: Reco
         wait_until(lambda: app.too_slow >= 1)
         assert app.too_slow == 1
         wait_until(lambda: len(app.peers) == 0)  # the slow one is gone too, in the end
-        assert [e.code for e in too_slow] == [SLOW_CLOSE_CODE]
+        assert [e.code for e in too_slow] == [POLICY_VIOLATION]
         peak = app.peak_backlog
         biggest_message = size + 40
         assert peak <= limit + biggest_message, peak
         counts(
             f"lesson 6: {count} messages of {size} B to 1 fast + 1 stalled client: fast got "
             f"{len(got)}, lost 0; stalled client's backlog peaked at {peak:,} B "
-            f"(limit {limit:,} B), then closed with {SLOW_CLOSE_CODE}"
+            f"(limit {limit:,} B), then closed with {POLICY_VIOLATION}"
         )
     finally:
         slow.close()
@@ -245,10 +246,10 @@ def test_lesson4_chat_also_drops_a_client_that_stops_reading(counts: Record) -> 
             assert got == list(range(count))  # the fast client got everything, in order
         wait_until(lambda: app.too_slow >= 1)
         assert app.too_slow == 1
-        assert [e.code for e in too_slow] == [SLOW_CLOSE_CODE]
+        assert [e.code for e in too_slow] == [POLICY_VIOLATION]
         counts(
             f"lesson 4: {count} chat messages of {size} B to 1 fast + 1 stalled client: fast got "
-            f"{len(got)}, lost 0; stalled client dropped with {SLOW_CLOSE_CODE} past {limit:,} B"
+            f"{len(got)}, lost 0; stalled client dropped with {POLICY_VIOLATION} past {limit:,} B"
         )
     finally:
         slow.close()

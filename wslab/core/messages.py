@@ -17,6 +17,7 @@ __all__ = [
     "MAX_MESSAGE_BYTES",
     "MAX_NAME_CHARS",
     "MAX_TEXT_CHARS",
+    "POLICY_VIOLATION",
     "MessageError",
     "dumps",
     "error_payload",
@@ -31,6 +32,12 @@ __all__ = [
 MAX_MESSAGE_BYTES = 1 << 20
 MAX_NAME_CHARS = 32
 MAX_TEXT_CHARS = 2000
+
+#: Close code 1008, "policy violation" (RFC 6455 §7.4.1): a client that broke
+#: a server's rules, where no more specific code says how. The lesson servers
+#: close with it a flood (:mod:`wslab.core.ratelimit`), a client too slow to
+#: keep up with a broadcast, and a cluster client with an invalid id.
+POLICY_VIOLATION = 1008
 
 # Unicode categories that make a name lie about itself: control characters,
 # format characters (zero-width joiners, right-to-left overrides), surrogates,

@@ -3,7 +3,8 @@
 Every lesson server gives each connection a :class:`TokenBucket`. A message
 takes one token; tokens come back at ``rate`` per second up to ``burst``. A
 client that runs out has sent far more than any lesson does, and is closed
-with 1008 "policy violation" (RFC 6455 §7.4.1) and a reason that says why::
+with :data:`~wslab.core.messages.POLICY_VIOLATION` (1008) and a reason that
+says why::
 
     >>> limit = RateLimit(rate=2, burst=3)
     >>> bucket = limit.bucket(now=0.0)
@@ -29,7 +30,6 @@ __all__ = [
     "DEFAULT_BURST",
     "DEFAULT_RATE",
     "DEFAULT_RATE_LIMIT",
-    "RATE_LIMIT_CLOSE_CODE",
     "RateLimit",
     "TokenBucket",
 ]
@@ -40,8 +40,6 @@ __all__ = [
 DEFAULT_RATE = 1000.0
 #: How many messages may arrive at once after a quiet spell.
 DEFAULT_BURST = 2000.0
-#: RFC 6455 §7.4.1: 1008, "policy violation": the close code for a flood.
-RATE_LIMIT_CLOSE_CODE = 1008
 
 
 @dataclass(frozen=True)

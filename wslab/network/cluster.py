@@ -89,7 +89,7 @@ from wslab.servers.cluster import node_main
 sys.exit(node_main())
 """
 
-_kept: Keeper[Cluster] = Keeper()
+_kept: Keeper[Cluster] = Keeper("clusters", default="cluster")
 
 
 class ClusterStartError(RuntimeError):
@@ -486,14 +486,9 @@ def start_cluster(
     return _kept.keep(name, Cluster(name, mode, processes, balancer, redis, keys, link, tap))
 
 
-def stop_cluster(name: str = "cluster") -> bool:
-    """Stop the cluster kept under ``name``; return whether there was one."""
-    return _kept.stop(name)
-
-
-def running_clusters() -> dict[str, Cluster]:
-    """The clusters started and not stopped, by name."""
-    return _kept.items()
+# The keeper's own methods, under the names the notebooks use.
+stop_cluster = _kept.stop
+running_clusters = _kept.items
 
 
 # --- memory per connection ------------------------------------------------------------

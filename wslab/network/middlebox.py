@@ -72,7 +72,7 @@ _CHECKS_PER_LIMIT = 20
 #: The longest (real seconds) a call from another thread waits for the box's loop.
 CALL_TIMEOUT = 5.0
 
-_kept: Keeper[Middlebox] = Keeper()
+_kept: Keeper[Middlebox] = Keeper("middleboxes", default="middlebox")
 
 
 @dataclass(frozen=True)
@@ -436,16 +436,7 @@ def start_middlebox(
     )
 
 
-def stop_middlebox(name: str) -> bool:
-    """Stop the box kept under ``name``; return whether there was one."""
-    return _kept.stop(name)
-
-
-def running_middleboxes() -> dict[str, Middlebox]:
-    """The boxes started by :func:`start_middlebox` and not stopped, by name."""
-    return _kept.items()
-
-
-def stop_middleboxes() -> None:
-    """Stop every kept box (also done at interpreter exit)."""
-    _kept.stop_all()
+# The keeper's own methods, under the names the notebooks use.
+stop_middlebox = _kept.stop
+running_middleboxes = _kept.items
+stop_middleboxes = _kept.stop_all

@@ -50,7 +50,7 @@ REDIS_URL_ENV = "REDIS_URL"
 #: Seconds to wait for a Redis to answer before giving up.
 CONNECT_TIMEOUT = 3.0
 
-_kept: Keeper[RedisBox] = Keeper()
+_kept: Keeper[RedisBox] = Keeper("Redis boxes", default="redis")
 
 
 class RedisUnavailable(ConnectionError):
@@ -263,14 +263,9 @@ def start_redis(url: str | None = None, *, name: str = "redis") -> RedisBox:
     )
 
 
-def stop_redis(name: str = "redis") -> bool:
-    """Stop the box kept under ``name``; return whether there was one."""
-    return _kept.stop(name)
-
-
-def running_redis() -> dict[str, RedisBox]:
-    """The boxes started by :func:`start_redis` and not stopped, by name."""
-    return _kept.items()
+# The keeper's own methods, under the names the notebooks use.
+stop_redis = _kept.stop
+running_redis = _kept.items
 
 
 # --- listening in ---------------------------------------------------------------------

@@ -51,7 +51,7 @@ TapDirection = Literal["up", "down"]
 MAX_RECORDED = 4 << 20
 _READ_SIZE = 1 << 16
 
-_kept: Keeper[Wiretap] = Keeper()
+_kept: Keeper[Wiretap] = Keeper("wiretaps", default="wiretap")
 
 
 @dataclass(frozen=True)
@@ -249,19 +249,10 @@ def start_wiretap(
     )
 
 
-def stop_wiretap(name: str) -> bool:
-    """Stop the tap kept under ``name``; return whether there was one."""
-    return _kept.stop(name)
-
-
-def running_wiretaps() -> dict[str, Wiretap]:
-    """The taps started by :func:`start_wiretap` and not stopped, by name."""
-    return _kept.items()
-
-
-def stop_wiretaps() -> None:
-    """Stop every kept tap (also done at interpreter exit)."""
-    _kept.stop_all()
+# The keeper's own methods, under the names the notebooks use.
+stop_wiretap = _kept.stop
+running_wiretaps = _kept.items
+stop_wiretaps = _kept.stop_all
 
 
 def _iter_hex(data: bytes, width: int = 16) -> Iterator[str]:

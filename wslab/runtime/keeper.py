@@ -5,6 +5,16 @@ same name again stops the earlier one first ("never address already in use,
 never two left running"). Everything still kept is stopped at interpreter
 exit, which is how a kernel shuts down. One :class:`Keeper` per kind of thing.
 
+A module publishes its keeper's bound methods under its own names, so the
+start/stop/list functions are written once, here::
+
+    _kept: Keeper[Middlebox] = Keeper("middleboxes", default="middlebox")
+    stop_middlebox = _kept.stop
+    running_middleboxes = _kept.items
+    stop_middleboxes = _kept.stop_all
+
+which is why the docstrings below speak of "things".
+
 No sockets or asyncio here: only a lock and a dict.
 """
 
@@ -26,9 +36,18 @@ T = TypeVar("T", bound=Stoppable)
 
 
 class Keeper(Generic[T]):
-    """A thread-safe, name → thing registry whose things are stopped at exit."""
+    """A thread-safe, name → thing registry whose things are stopped at exit.
 
-    def __init__(self) -> None:
+    Args:
+        kind: what it keeps, in the plural (``"servers"``), for its repr.
+        default: the name :meth:`stop` stops when given none: the one the
+            module's ``start_...`` function keeps a thing under by default.
+            None: :meth:`stop` needs a name.
+    """
+
+    def __init__(self, kind: str = "things", *, default: str | None = None) -> None:
+        self.kind = kind
+        self.default = default
         self._lock = threading.Lock()
         self._items: dict[str, T] = {}
         atexit.register(self.stop_all)
@@ -54,8 +73,19 @@ class Keeper(Generic[T]):
             if self._items.get(name) is item:
                 del self._items[name]
 
-    def stop(self, name: str) -> bool:
-        """Stop the thing kept under ``name``; return whether there was one."""
+    def stop(self, name: str | None = None) -> bool:
+        """Stop the thing kept under ``name``; return whether there was one.
+
+        Args:
+            name: what it is kept under; None: the keeper's ``default`` name.
+
+        Raises:
+            TypeError: no name is given and the keeper has no default.
+        """
+        if name is None:
+            if self.default is None:
+                raise TypeError(f"which of the {self.kind}? stop() needs a name")
+            name = self.default
         with self._lock:
             item = self._items.get(name)
         if item is None:
@@ -65,7 +95,7 @@ class Keeper(Generic[T]):
         return True
 
     def items(self) -> dict[str, T]:
-        """A snapshot of what is kept, by name."""
+        """The things started and not yet stopped, by name (a snapshot)."""
         with self._lock:
             return dict(self._items)
 
@@ -82,3 +112,6 @@ class Keeper(Generic[T]):
     def __len__(self) -> int:
         with self._lock:
             return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"<Keeper of {self.kind}: {', '.join(self.items()) or 'none'}>"

@@ -42,7 +42,7 @@ START_TIMEOUT = 10.0
 #: Seconds clients get to answer the server's close frame when it stops.
 STOP_GRACE = 0.25
 
-_kept: Keeper[RunningServer] = Keeper()
+_kept: Keeper[RunningServer] = Keeper("servers")
 
 
 class ServerApp(Protocol):
@@ -250,16 +250,7 @@ def run_server(
     return _kept.replace(key, lambda: RunningServer(key, app, host, port, ssl).start())
 
 
-def stop_server(name: str) -> bool:
-    """Stop the server kept under ``name``; return whether there was one."""
-    return _kept.stop(name)
-
-
-def running_servers() -> dict[str, RunningServer]:
-    """The servers started by :func:`serve` that are still kept, by name."""
-    return _kept.items()
-
-
-def stop_all() -> None:
-    """Stop every kept server. Also runs at interpreter exit (kernel shutdown)."""
-    _kept.stop_all()
+# The keeper's own methods, under the names the notebooks use.
+stop_server = _kept.stop
+running_servers = _kept.items
+stop_all = _kept.stop_all

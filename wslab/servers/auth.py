@@ -48,10 +48,17 @@ from wslab.core.auth import (
     mask_token,
     new_secret,
 )
-from wslab.core.messages import MessageError, dumps, error_payload, parse_message, require_text
-from wslab.core.ratelimit import RATE_LIMIT_CLOSE_CODE, RateLimit
+from wslab.core.messages import (
+    POLICY_VIOLATION,
+    MessageError,
+    dumps,
+    error_payload,
+    parse_message,
+    require_text,
+)
+from wslab.core.ratelimit import RateLimit
 from wslab.core.timescale import real_seconds
-from wslab.servers.base import LessonServer, start_aiohttp
+from wslab.servers.base import HttpLessonServer, start_aiohttp
 from wslab.state.auth import UserTable
 from wslab.state.eventlog import EventLog
 
@@ -76,7 +83,7 @@ class AuthSession:
     ws: web.WebSocketResponse
 
 
-class AuthServer(LessonServer):
+class AuthServer(HttpLessonServer):
     """A login endpoint and a WebSocket that lets in only valid tokens.
 
     Args:
@@ -116,9 +123,6 @@ class AuthServer(LessonServer):
         self.sessions: dict[str, AuthSession] = {}
         self.allowed_origins: set[str] = set(self.origin_policy.extra)
         self._extra_origins = self.origin_policy.extra
-        self.host = ""
-        self.port = 0
-        self.secure = False
         # Replaced at each start; kept private: whoever has it can sign tokens.
         self._secret = new_secret()
         self._runner: web.AppRunner | None = None
@@ -168,13 +172,6 @@ class AuthServer(LessonServer):
         await runner.cleanup()
 
     # --- what the lesson looks at ---------------------------------------------------
-
-    @property
-    def http_url(self) -> str:
-        """``http://host:port`` (``https`` with TLS): where the login endpoint is."""
-        scheme = "https" if self.secure else "http"
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{scheme}://{host}:{self.port}"
 
     @property
     def login_url(self) -> str:
@@ -360,8 +357,8 @@ class AuthServer(LessonServer):
             if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
                 if limit is not None and within is not None and not within():
                     reason = self.flooded(session.peer, limit)
-                    await ws.close(code=RATE_LIMIT_CLOSE_CODE, message=reason.encode())
-                    return RATE_LIMIT_CLOSE_CODE, reason
+                    await ws.close(code=POLICY_VIOLATION, message=reason.encode())
+                    return POLICY_VIOLATION, reason
                 # Binary frames are refused by parse_message with a clear error.
                 self.log.message("in", msg.data, session.peer)
                 await self._on_text(session, msg.data)

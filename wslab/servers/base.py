@@ -26,17 +26,17 @@ from websockets.protocol import State
 
 from wslab.core.eventlog import peer_address
 from wslab.core.jssocket import browser_product
-from wslab.core.messages import MAX_MESSAGE_BYTES, MessageError, dumps
+from wslab.core.messages import MAX_MESSAGE_BYTES, POLICY_VIOLATION, MessageError, dumps
 from wslab.core.origins import OriginPolicy, origin_policy
-from wslab.core.ratelimit import DEFAULT_RATE_LIMIT, RATE_LIMIT_CLOSE_CODE, RateLimit
+from wslab.core.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
 from wslab.runtime.faults import ConnectionTracker, crash_server
 from wslab.state.eventlog import EventLog
 
 __all__ = [
     "DEFAULT_MAX_BACKLOG",
-    "SLOW_CLOSE_CODE",
     "SLOW_CLOSE_TIMEOUT",
     "CrashableServer",
+    "HttpLessonServer",
     "LessonServer",
     "start_aiohttp",
 ]
@@ -45,8 +45,6 @@ __all__ = [
 #: dropped as too slow: broadcast() never waits, so without a bound a client
 #: that stopped reading would grow the server's memory for ever.
 DEFAULT_MAX_BACKLOG = 1 << 20
-#: The close code a client too slow to keep up gets: "policy violation".
-SLOW_CLOSE_CODE = 1008
 #: Real seconds a too-slow client has to take its close frame before its TCP
 #: connection is aborted (it may never read again).
 SLOW_CLOSE_TIMEOUT = 2.0
@@ -294,16 +292,16 @@ class LessonServer:
         """Record that ``peer`` went over ``limit``; return the close reason to send."""
         self.log.record(
             "refused",
-            f"{peer}: {limit.reason}: closing with {RATE_LIMIT_CLOSE_CODE}",
+            f"{peer}: {limit.reason}: closing with {POLICY_VIOLATION}",
             peer=peer,
-            code=RATE_LIMIT_CLOSE_CODE,
+            code=POLICY_VIOLATION,
         )
         return limit.reason
 
     async def over_rate_limit(self, ws: ServerConnection, peer: str, limit: RateLimit) -> None:
         """Close a flooding connection with 1008 and a reason that says why."""
         self.flooded(peer, limit)
-        closing = asyncio.ensure_future(ws.close(RATE_LIMIT_CLOSE_CODE, limit.reason))
+        closing = asyncio.ensure_future(ws.close(POLICY_VIOLATION, limit.reason))
         # Keep reading, and dropping, what the flood queued: websockets stops
         # reading from the socket while its queue of unread messages is full,
         # and the client's answering close frame is behind them (without this
@@ -359,7 +357,7 @@ class LessonServer:
         """The OPEN connections to write to now; those too far behind are dropped.
 
         A connection with more than :attr:`max_backlog` bytes still waiting
-        gets nothing more and is closed with :data:`SLOW_CLOSE_CODE` (aborted
+        gets nothing more and is closed with :data:`POLICY_VIOLATION` (aborted
         if it does not take the close frame within :data:`SLOW_CLOSE_TIMEOUT`),
         so one client that stopped reading cannot grow the server's memory.
         """
@@ -384,9 +382,9 @@ class LessonServer:
         self.log.record(
             "too-slow",
             f"{peer} has {waiting:,} bytes unread, over the {self.max_backlog:,} allowed: "
-            f"closing it with {SLOW_CLOSE_CODE}",
+            f"closing it with {POLICY_VIOLATION}",
             peer=peer,
-            code=SLOW_CLOSE_CODE,
+            code=POLICY_VIOLATION,
         )
         task = asyncio.create_task(self._close_too_slow(ws, waiting))
         self._slow_closes.add(task)
@@ -397,7 +395,7 @@ class LessonServer:
             # The close frame goes behind what is waiting; a client that reads
             # again gets it all, then a clear code. One that never does is cut.
             await asyncio.wait_for(
-                ws.close(SLOW_CLOSE_CODE, f"too slow: {waiting} bytes unread"), SLOW_CLOSE_TIMEOUT
+                ws.close(POLICY_VIOLATION, f"too slow: {waiting} bytes unread"), SLOW_CLOSE_TIMEOUT
             )
         except TimeoutError:
             ws.transport.abort()
@@ -475,6 +473,31 @@ class CrashableServer(LessonServer):
         # arrived as a crash began): it must not outlive the server.
         if self._tracker.abort_all():
             await asyncio.sleep(0)
+
+
+class HttpLessonServer(LessonServer):
+    """A lesson server with HTTP routes beside its WebSocket, on one port (aiohttp).
+
+    Lesson 8's ``/login`` and lesson 12's ``/events`` and ``/poll``. A subclass
+    serves with :func:`start_aiohttp` in its :meth:`listen`, which sets where.
+
+    Attributes:
+        host, port, secure: where it listens, and whether with TLS (``""``, 0
+            and False until :meth:`listen` has returned).
+    """
+
+    # Class-level defaults: immutable, so an instance's own values shadow them
+    # at listen() without an __init__ that would repeat LessonServer's options.
+    host: str = ""
+    port: int = 0
+    secure: bool = False
+
+    @property
+    def http_url(self) -> str:
+        """``http://host:port`` (``https`` with TLS): the server's origin, where its routes are."""
+        scheme = "https" if self.secure else "http"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}"
 
 
 async def start_aiohttp(

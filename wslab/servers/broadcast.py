@@ -59,7 +59,6 @@ from wslab.core.broadcast import (
 from wslab.core.messages import MessageError, dumps
 from wslab.servers.base import (
     DEFAULT_MAX_BACKLOG,
-    SLOW_CLOSE_CODE,
     SLOW_CLOSE_TIMEOUT,
     LessonServer,
 )
@@ -67,7 +66,6 @@ from wslab.servers.base import (
 __all__ = [
     "DEFAULT_MAX_BACKLOG",
     "DEFAULT_WRITE_LIMIT",
-    "SLOW_CLOSE_CODE",
     "SLOW_CLOSE_TIMEOUT",
     "BroadcastServer",
     "How",

@@ -118,7 +118,7 @@ from wslab.core.cluster import (
     validate_room,
 )
 from wslab.core.gaps import redis_back_notice, redis_down_notice
-from wslab.core.messages import MessageError, dumps, parse_message, require_text
+from wslab.core.messages import POLICY_VIOLATION, MessageError, dumps, parse_message, require_text
 from wslab.core.outbox import validate_message_id
 from wslab.core.timescale import real_seconds
 from wslab.network.redisbox import REDIS_URL_ENV
@@ -375,7 +375,7 @@ class ClusterServer(CrashableServer):
             client = f"guest-{secrets.token_hex(3)}" if guest else validate_client_id(values[0])
         except MessageError as error:
             await self.send_error(ws, error)
-            await ws.close(1008, "invalid client id")
+            await ws.close(POLICY_VIOLATION, "invalid client id")
             return
         self.clients[ws] = client
         self.log.record("hello", f"{peer} is {client!r}", peer=peer)

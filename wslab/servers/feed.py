@@ -54,11 +54,16 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from wslab.core.messages import MessageError, dumps, error_payload, parse_message
-from wslab.core.ratelimit import RATE_LIMIT_CLOSE_CODE
+from wslab.core.messages import (
+    POLICY_VIOLATION,
+    MessageError,
+    dumps,
+    error_payload,
+    parse_message,
+)
 from wslab.core.sse import encode_comment, encode_event, parse_event_id
 from wslab.core.timescale import real_seconds
-from wslab.servers.base import LessonServer, start_aiohttp
+from wslab.servers.base import HttpLessonServer, start_aiohttp
 from wslab.state.feed import DEFAULT_HISTORY, FeedEntry, FeedLog
 
 __all__ = [
@@ -90,7 +95,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Ended = Callable[[], bool]
 
 
-class FeedServer(LessonServer):
+class FeedServer(HttpLessonServer):
     """Publishes numbered ticks over WebSocket, SSE and long polling at once.
 
     Args:
@@ -133,9 +138,6 @@ class FeedServer(LessonServer):
         self.connections: dict[str, str] = {}
         self.counts: dict[str, int] = {"ws": 0, "sse": 0, "poll": 0}
         self.polls_waiting = 0
-        self.host = ""
-        self.port = 0
-        self.secure = False
         self._runner: web.AppRunner | None = None
         self._publisher: asyncio.Task[None] | None = None
         self._sockets: dict[str, web.WebSocketResponse] = {}
@@ -208,13 +210,6 @@ class FeedServer(LessonServer):
         for task in list(self._chores):
             task.cancel()
         await runner.cleanup()
-
-    @property
-    def http_url(self) -> str:
-        """``http://host:port`` (``https`` with TLS): where ``/events`` and ``/poll`` are."""
-        scheme = "https" if self.secure else "http"
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{scheme}://{host}:{self.port}"
 
     # --- publishing ----------------------------------------------------------------
 
@@ -381,7 +376,7 @@ class FeedServer(LessonServer):
         try:
             async for msg in ws:
                 if limit is not None and within is not None and not within():
-                    sent = RATE_LIMIT_CLOSE_CODE
+                    sent = POLICY_VIOLATION
                     await ws.close(code=sent, message=self.flooded(peer, limit).encode())
                     break
                 if msg.type is WSMsgType.TEXT:
