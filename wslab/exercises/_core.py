@@ -6,7 +6,10 @@ import importlib
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from wslab.exercises._code import CodeExercise
 
 __all__ = ["Exercise", "Verdict", "all_exercises", "exercise"]
 
@@ -83,9 +86,9 @@ class Exercise:
         return f"Exercise {self.id}: {self.prompt}"
 
 
-def all_exercises() -> dict[str, Exercise]:
+def all_exercises() -> dict[str, Exercise | CodeExercise]:
     """Every exercise of every lesson module in this package, by id."""
-    found: dict[str, Exercise] = {}
+    found: dict[str, Exercise | CodeExercise] = {}
     for info in pkgutil.iter_modules(_package_path()):
         if info.name.startswith("lesson"):
             module = importlib.import_module(f"{__package__}.{info.name}")
@@ -99,7 +102,7 @@ def _package_path() -> list[str]:
     return list(package.__path__)
 
 
-def exercise(exercise_id: str) -> Exercise:
+def exercise(exercise_id: str) -> Exercise | CodeExercise:
     """Look an exercise up by id. Raises ``KeyError`` listing the ids."""
     exercises = all_exercises()
     try:

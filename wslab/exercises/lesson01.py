@@ -1,11 +1,17 @@
-"""Lesson 1 exercises: echoes in order, and the readyState sequence."""
+"""Lesson 1 exercises: a client you write (three echoes, a normal close), and readyState."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from wslab.clients.websocket import WebSocket, live_clients
 from wslab.core.events import MessageEvent
+from wslab.exercises._code import CodeExercise
 from wslab.exercises._core import Exercise
+from wslab.servers import serve
 
 __all__ = ["EXERCISES"]
 
@@ -64,34 +70,97 @@ def _verify_states(answer: Any) -> str | None:
     return None
 
 
+async def _three_echoes(url: str) -> list[Any]:
+    ws = WebSocket(url)
+    await ws.wait_for("open")
+    echoes = []
+    for colour in ["red", "green", "blue"]:
+        ws.send(colour)
+        echo = await ws.wait_for("message")
+        assert isinstance(echo, MessageEvent)
+        echoes.append(echo.data)
+    ws.close(1000)
+    await ws.closed()
+    return echoes
+
+
+async def _trial_three_echoes(fn: Callable[[str], Awaitable[Any]]) -> str | None:
+    """Run ``fn`` against a fresh echo server; the first broken rule, or None."""
+    before = set(live_clients())
+    server = serve("echo", name="exercise 1.1")
+    left_open = False
+    try:
+        result = await fn(server.url)
+    finally:
+        # Whatever the function left open is closed here, and counted against it.
+        leftovers = [ws for ws in live_clients() if ws not in before]
+        left_open = bool(leftovers)
+        for ws in leftovers:
+            ws.close(1000, "closed after the check")
+        for ws in leftovers:
+            with contextlib.suppress(Exception):
+                await ws.closed(timeout=5)
+        # The server records a close once its side of the handshake is over.
+        for _ in range(200):
+            if len(server.log.entries("close")) >= len(server.log.entries("connect")):
+                break
+            await asyncio.sleep(0.01)
+        server.stop()
+    connects = server.log.entries("connect")
+    if not connects:
+        return "your function never opened a connection: start with `ws = WebSocket(url)`"
+    if len(connects) > 1:
+        return f"one connection is enough for three messages; yours opened {len(connects)}"
+    sent = [e for e in server.log.entries("message") if e.direction == "in"]
+    if not sent:
+        return 'the server received nothing: send "red", "green" and "blue" once the socket is open'
+    if any(e.binary for e in sent):
+        return "send text (`str`), not bytes: a text message comes back as text"
+    texts = [e.text for e in sent]
+    if texts != COLOURS:
+        order = " (the right ones, in the wrong order)" if sorted(texts) == sorted(COLOURS) else ""
+        return f"the server received {texts!r}{order}; send exactly {COLOURS!r}, in that order"
+    if result is None:
+        return "your function returned nothing: `return` the list of the echoes' data"
+    problem = _verify_echoes(result)
+    if problem is not None:
+        return problem.replace("`answer`", "what you returned")
+    closes = server.log.entries("close")
+    if left_open or not closes:
+        return (
+            "your client never closed the connection (the check closed it for you): "
+            "finish with `ws.close(1000)` and `await ws.closed()`"
+        )
+    code = closes[0].code
+    if code != 1000:
+        meaning = {
+            1005: "no code at all: a bare `ws.close()`",
+            None: "no close frame (1006): the connection was dropped",
+        }.get(code, f"code {code}")
+        return f"your client closed with {meaning}; a normal close says so: `ws.close(1000)`"
+    return None
+
+
 EXERCISES = (
-    Exercise(
+    CodeExercise(
         id="1.1",
         prompt=(
-            "Open a connection to the echo server (`server.url`), send the three texts "
-            '"red", "green" and "blue", and put the data of the echoes, in the order they '
-            "arrive, in a list called `answer`. Then close the connection."
+            "Write `async def three_echoes(url)`: open a WebSocket to `url`, send the texts "
+            '"red", "green" and "blue", collect the data of the three echoes in the order '
+            "they arrive, close the connection normally (code 1000), and return the list. "
+            "`await ex.check(three_echoes)` runs it against a fresh echo server and reads "
+            "the server's log."
         ),
         hints=(
-            "Add a 'message' listener that appends `event.data` to a list, before you send.",
-            "Wait for 'open' before sending: send() while CONNECTING raises InvalidStateError.",
-            "Send one colour, then `await ws.wait_for('message')`, then the next one; "
-            "finish with `ws.close(1000)` and `await ws.closed()`.",
+            'Start with `ws = WebSocket(url)` and `await ws.wait_for("open")`: send() '
+            "while CONNECTING raises InvalidStateError.",
+            'Each `await ws.wait_for("message")` returns the next message event; its '
+            "`.data` is the echo.",
+            "A normal close is `ws.close(1000)`, then `await ws.closed()`; a bare "
+            "`ws.close()` sends no code at all (the server records 1005).",
         ),
-        verify=_verify_echoes,
-        reference=list(COLOURS),
-        solution_code=(
-            "ws = WebSocket(server.url)\n"
-            "answer = []\n"
-            'ws.add_event_listener("message", lambda event: answer.append(event.data))\n'
-            'await ws.wait_for("open")\n'
-            'for colour in ["red", "green", "blue"]:\n'
-            "    ws.send(colour)\n"
-            '    await ws.wait_for("message")\n'
-            "ws.close(1000)\n"
-            "await ws.closed()\n"
-            "print(answer)"
-        ),
+        trial=_trial_three_echoes,
+        reference=_three_echoes,
     ),
     Exercise(
         id="1.2",

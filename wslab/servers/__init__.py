@@ -24,12 +24,14 @@ from wslab.runtime.runner import DEFAULT_HOST, RunningServer, run_server
 from wslab.servers.base import LessonServer
 from wslab.servers.chat import ChatServer
 from wslab.servers.echo import EchoServer
+from wslab.servers.handler import Handler, HandlerServer
 from wslab.servers.slow import SlowServer
 
 __all__ = [
     "SERVERS",
     "ChatServer",
     "EchoServer",
+    "HandlerServer",
     "LessonServer",
     "SlowServer",
     "create_server",
@@ -103,7 +105,7 @@ def create_server(name: str, **options: Any) -> LessonServer:
 
 
 def serve(
-    server: str | LessonServer,
+    server: str | LessonServer | Handler,
     *,
     host: str = DEFAULT_HOST,
     port: int = 0,
@@ -112,20 +114,24 @@ def serve(
     ssl: SSLContext | None = None,
     **options: Any,
 ) -> RunningServer:
-    """Start a lesson server in the background and return once it listens.
+    """Start a lesson server, or your own handler, in the background; return once it listens.
 
     Args:
-        server: a lesson server's name (``"echo"``, ``"chat"``, ...) or an
-            instance of :class:`~wslab.servers.LessonServer`.
+        server: a lesson server's name (``"echo"``, ``"chat"``, ...), an
+            instance of :class:`~wslab.servers.LessonServer`, or your own
+            ``async def handler(ws)`` (:mod:`wslab.servers.handler`), kept
+            under ``"handler()"``, its name with parentheses, so it never
+            replaces the lesson's own server.
         host: the address to listen on; loopback by default.
         port: the port; 0 (the default) picks a free one, so notebooks can run
             side by side.
-        name: the key to keep it under; defaults to the server's name.
+        name: the key to keep it under; defaults to the server's name
+            (``"name()"`` for a handler).
         register: keep it in the registry, so that serving the same name again
             replaces it and :func:`~wslab.runtime.runner.stop_all` stops it.
         ssl: a server-side ``ssl.SSLContext`` to serve ``wss://`` (lesson 8).
         **options: passed to the server class (for example ``delay=`` for
-            ``slow``).
+            ``slow``; ``max_size=`` or ``origins=`` for a handler).
 
     Returns:
         The :class:`~wslab.runtime.runner.RunningServer`, with its ``url``,
@@ -133,10 +139,20 @@ def serve(
 
     Raises:
         KeyError: for an unknown server name (the message lists the names).
+        TypeError: a handler that cannot be run: a plain ``def`` (it must be
+            ``async def``), one that does not take one argument, or
+            ``handler(ws)`` already called.
         ServerStartError: if it cannot listen (port in use, no permission).
 
     Idempotent per ``name``: the earlier server of that name is stopped first.
     Thread-safe.
     """
-    app = create_server(server, **options) if isinstance(server, str) else server
+    app: LessonServer
+    if isinstance(server, str):
+        app = create_server(server, **options)
+    elif isinstance(server, LessonServer):
+        app = server
+    else:
+        app = HandlerServer.for_handler(server, **options)
+        name = name or f"{app.name}()"
     return run_server(app, host=host, port=port, name=name, register=register, ssl=ssl)
