@@ -6,6 +6,11 @@ The public API, gathered from the modules (each lists its own ``__all__``)::
     server = serve("echo")                 # a lesson server, in the background
     ws = WebSocket(server.url)             # a client shaped like the browser's
 
+    async def shout(ws):                   # your own server: websockets' handler shape
+        async for message in ws:
+            await ws.send(message.upper())
+    mine = serve(shout)                    # runs like a lesson server, kept as "shout()"
+
 Importing wslab starts nothing and patches nothing (not the event loop either).
 It stays light: the later lessons' heavier parts (the aiohttp clients, TLS,
 the cluster, Redis, the middlebox) are imported on first use (PEP 562), so

@@ -56,7 +56,7 @@ LESSONS: tuple[Lesson, ...] = (
         "echo",
         "Connect, open, send and receive, close: the four lifecycle events.",
         ready=True,
-        stems=("websocket", "events", "eventlog", "echo", "wire"),
+        stems=("websocket", "events", "eventlog", "echo", "wire", "handler"),
     ),
     Lesson(
         2,
