@@ -84,29 +84,34 @@ async def test_hints_come_one_by_one_and_the_solution_only_when_asked(
 # --- 1.1: three echoes, a normal close --------------------------------------------------
 
 
-async def closes_without_a_code(url: str) -> list[Any]:
+async def _opened(url: str) -> WebSocket:
     ws = WebSocket(url)
     await ws.wait_for("open")
+    return ws
+
+
+async def _echoes(ws: WebSocket, texts: list[Any]) -> list[Any]:
+    """Send each text and collect its echo's data: the part these clients get right."""
     echoes = []
-    for colour in ["red", "green", "blue"]:
-        ws.send(colour)
+    for text in texts:
+        ws.send(text)
         echo = await ws.wait_for("message")
         assert isinstance(echo, MessageEvent)
         echoes.append(echo.data)
+    return echoes
+
+
+async def closes_without_a_code(url: str) -> list[Any]:
+    ws = await _opened(url)
+    echoes = await _echoes(ws, ["red", "green", "blue"])
     ws.close()  # no code: the server records 1005
     await ws.closed()
     return echoes
 
 
 async def sends_in_the_wrong_order(url: str) -> list[Any]:
-    ws = WebSocket(url)
-    await ws.wait_for("open")
-    echoes = []
-    for colour in ["blue", "green", "red"]:
-        ws.send(colour)
-        echo = await ws.wait_for("message")
-        assert isinstance(echo, MessageEvent)
-        echoes.append(echo.data)
+    ws = await _opened(url)
+    echoes = await _echoes(ws, ["blue", "green", "red"])
     ws.close(1000)
     await ws.closed()
     return echoes
@@ -125,36 +130,20 @@ async def returns_the_events(url: str) -> list[Any]:
 
 
 async def never_closes(url: str) -> list[Any]:
-    ws = WebSocket(url)
-    await ws.wait_for("open")
-    echoes = []
-    for colour in ["red", "green", "blue"]:
-        ws.send(colour)
-        echo = await ws.wait_for("message")
-        assert isinstance(echo, MessageEvent)
-        echoes.append(echo.data)
-    return echoes
+    ws = await _opened(url)
+    return await _echoes(ws, ["red", "green", "blue"])  # and no close
 
 
 async def returns_nothing(url: str) -> None:
-    ws = WebSocket(url)
-    await ws.wait_for("open")
-    for colour in ["red", "green", "blue"]:
-        ws.send(colour)
-        await ws.wait_for("message")
+    ws = await _opened(url)
+    await _echoes(ws, ["red", "green", "blue"])
     ws.close(1000)
     await ws.closed()
 
 
 async def sends_bytes(url: str) -> list[Any]:
-    ws = WebSocket(url)
-    await ws.wait_for("open")
-    echoes = []
-    for colour in [b"red", b"green", b"blue"]:
-        ws.send(colour)
-        echo = await ws.wait_for("message")
-        assert isinstance(echo, MessageEvent)
-        echoes.append(echo.data)
+    ws = await _opened(url)
+    echoes = await _echoes(ws, [b"red", b"green", b"blue"])
     ws.close(1000)
     await ws.closed()
     return echoes

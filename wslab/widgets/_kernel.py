@@ -19,8 +19,9 @@ from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
+import traitlets
 
-__all__ = ["OnKernelThread", "UnsubscribeOnClose"]
+__all__ = ["AtLeastOne", "OnKernelThread", "UnsubscribeOnClose"]
 
 
 class OnKernelThread:
@@ -68,3 +69,17 @@ class UnsubscribeOnClose(widgets.Widget):  # type: ignore[misc]
         for unsubscribe in unsubscribes:
             unsubscribe()
         super().close()
+
+
+class AtLeastOne(traitlets.Int[int, int]):
+    """An ``Int`` trait that is a count of rows or items: at least 1.
+
+    A 0 or a negative number is refused in words ("max_rows must be at least
+    1"), the same for every view, instead of each writing its own validator.
+    """
+
+    def validate(self, obj: Any, value: Any) -> int:
+        value = super().validate(obj, value)
+        if value < 1:
+            raise traitlets.TraitError(f"{self.name} must be at least 1")
+        return int(value)

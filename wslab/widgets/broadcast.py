@@ -14,7 +14,7 @@ import traitlets
 from wslab.clients.websocket import WebSocket
 from wslab.core.eventlog import describe_payload
 from wslab.core.events import Blob, Event, MessageEvent, ReadyState
-from wslab.widgets._kernel import OnKernelThread, UnsubscribeOnClose
+from wslab.widgets._kernel import AtLeastOne, OnKernelThread, UnsubscribeOnClose
 
 __all__ = ["ClientBoard", "ClientRow", "describe"]
 
@@ -75,7 +75,7 @@ class ClientBoard(UnsubscribeOnClose, widgets.HTML):  # type: ignore[misc]
         last: how many of each client's newest messages to show.
     """
 
-    last = traitlets.Int(3, help="How many of each client's newest messages to show.")
+    last = AtLeastOne(3, help="How many of each client's newest messages to show.")
 
     def __init__(
         self, clients: Iterable[WebSocket] = (), title: str = "", last: int = 3, **kwargs: Any
@@ -88,12 +88,6 @@ class ClientBoard(UnsubscribeOnClose, widgets.HTML):  # type: ignore[misc]
         for ws in clients:
             self.add(ws)
         self.refresh()
-
-    @traitlets.validate("last")
-    def _valid_last(self, proposal: Any) -> int:
-        if proposal["value"] < 1:
-            raise traitlets.TraitError("last must be at least 1")
-        return int(proposal["value"])
 
     @traitlets.observe("last")
     def _changed(self, change: Any) -> None:

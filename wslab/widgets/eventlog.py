@@ -11,7 +11,7 @@ import traitlets
 
 from wslab.core.eventlog import LogEntry, clock
 from wslab.state.eventlog import EventLog
-from wslab.widgets._kernel import OnKernelThread, UnsubscribeOnClose
+from wslab.widgets._kernel import AtLeastOne, OnKernelThread, UnsubscribeOnClose
 
 __all__ = ["MessageLog"]
 
@@ -27,7 +27,7 @@ class MessageLog(UnsubscribeOnClose, widgets.HTML):  # type: ignore[misc]
         title: a caption above the table.
     """
 
-    max_rows = traitlets.Int(12, help="How many of the newest entries to show.")
+    max_rows = AtLeastOne(12, help="How many of the newest entries to show.")
     rows = traitlets.Int(0, help="How many entries are shown now (read-only for views).")
 
     def __init__(
@@ -46,12 +46,6 @@ class MessageLog(UnsubscribeOnClose, widgets.HTML):  # type: ignore[misc]
         self._on_kernel = OnKernelThread()
         self._until_close(log.subscribe(self._on_kernel(lambda _entry: self.refresh())))
         self.refresh()
-
-    @traitlets.validate("max_rows")
-    def _valid_rows(self, proposal: Any) -> int:
-        if proposal["value"] < 1:
-            raise traitlets.TraitError("max_rows must be at least 1")
-        return int(proposal["value"])
 
     @traitlets.observe("max_rows")
     def _changed(self, change: Any) -> None:

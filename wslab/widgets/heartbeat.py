@@ -19,7 +19,7 @@ import traitlets
 from wslab.clients.heartbeat import HeartbeatClient
 from wslab.clients.reconnect import ReconnectingWebSocket
 from wslab.core.heartbeat import PRESETS, Beat
-from wslab.widgets._kernel import OnKernelThread, UnsubscribeOnClose
+from wslab.widgets._kernel import AtLeastOne, OnKernelThread, UnsubscribeOnClose
 from wslab.widgets.websocket import ReadyStateBadge
 
 __all__ = ["HeartbeatView"]
@@ -37,7 +37,7 @@ class HeartbeatView(UnsubscribeOnClose, widgets.VBox):  # type: ignore[misc]
         max_beats: how many of the newest pings to draw.
     """
 
-    max_beats = traitlets.Int(24, help="How many of the newest pings to draw.")
+    max_beats = AtLeastOne(24, help="How many of the newest pings to draw.")
     status = traitlets.Unicode("", help="The client's and the heartbeat's state, as shown.")
     counts = traitlets.Unicode("", help="Pings, pongs, missed pongs and round trips, as shown.")
 
@@ -88,12 +88,6 @@ class HeartbeatView(UnsubscribeOnClose, widgets.VBox):  # type: ignore[misc]
             )
         self._until_close(*unsubscribes)
         self.refresh()
-
-    @traitlets.validate("max_beats")
-    def _valid_beats(self, proposal: Any) -> int:
-        if proposal["value"] < 1:
-            raise traitlets.TraitError("max_beats must be at least 1")
-        return int(proposal["value"])
 
     def _picked(self, change: Any) -> None:
         if change["new"] != _CUSTOM:

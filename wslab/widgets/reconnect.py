@@ -24,7 +24,7 @@ from wslab.core.eventlog import LogEntry
 from wslab.core.reconnect import ClientState
 from wslab.state.eventlog import EventLog
 from wslab.state.observable import Observers
-from wslab.widgets._kernel import OnKernelThread, UnsubscribeOnClose
+from wslab.widgets._kernel import AtLeastOne, OnKernelThread, UnsubscribeOnClose
 from wslab.widgets.websocket import ReadyStateBadge
 
 __all__ = ["BackoffTimeline", "FaultButtons", "TimelineRow"]
@@ -60,7 +60,7 @@ class BackoffTimeline(UnsubscribeOnClose, widgets.VBox):  # type: ignore[misc]
         max_rows: how many of the newest attempts to show.
     """
 
-    max_rows = traitlets.Int(12, help="How many of the newest attempts to show.")
+    max_rows = AtLeastOne(12, help="How many of the newest attempts to show.")
     status = traitlets.Unicode("", help="The client's state in words, as shown.")
 
     def __init__(self, client: ReconnectingWebSocket, max_rows: int = 12, **kwargs: Any) -> None:
@@ -89,12 +89,6 @@ class BackoffTimeline(UnsubscribeOnClose, widgets.VBox):  # type: ignore[misc]
             ),
         )
         self.refresh()
-
-    @traitlets.validate("max_rows")
-    def _valid_rows(self, proposal: Any) -> int:
-        if proposal["value"] < 1:
-            raise traitlets.TraitError("max_rows must be at least 1")
-        return int(proposal["value"])
 
     # --- what it shows -----------------------------------------------------------
 

@@ -25,7 +25,7 @@ from wslab.core.wire import (
     WireRecord,
 )
 from wslab.network.wire import Chunk, Wiretap
-from wslab.widgets._kernel import OnKernelThread, UnsubscribeOnClose
+from wslab.widgets._kernel import AtLeastOne, OnKernelThread, UnsubscribeOnClose
 
 __all__ = ["WireInspector"]
 
@@ -52,7 +52,7 @@ class WireInspector(UnsubscribeOnClose, widgets.VBox):  # type: ignore[misc]
     Thread-safe: the decoder is used under a lock.
     """
 
-    max_rows = traitlets.Int(20, help="How many of the newest frames to show.")
+    max_rows = AtLeastOne(20, help="How many of the newest frames to show.")
     connection = traitlets.Int(0, help="The connection to show; 0 shows all.")
 
     def __init__(
@@ -86,12 +86,6 @@ class WireInspector(UnsubscribeOnClose, widgets.VBox):  # type: ignore[misc]
         self._on_kernel = OnKernelThread()
         self._until_close(tap.observers.subscribe(self._chunk_arrived))
         self.refresh()
-
-    @traitlets.validate("max_rows")
-    def _valid_rows(self, proposal: Any) -> int:
-        if proposal["value"] < 1:
-            raise traitlets.TraitError("max_rows must be at least 1")
-        return int(proposal["value"])
 
     @traitlets.validate("connection")
     def _valid_connection(self, proposal: Any) -> int:
