@@ -46,6 +46,15 @@ def test_star_import_gives_exactly_all() -> None:
     assert set(namespace) == set(wslab.__all__)
 
 
+def _python(code: str) -> list[str]:
+    """Run ``code`` in a fresh interpreter (nothing imported yet); return its output lines."""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
+
+
 def test_heavy_names_resolve_on_first_use_only() -> None:
     code = (
         "import sys, wslab\n"
@@ -54,11 +63,7 @@ def test_heavy_names_resolve_on_first_use_only() -> None:
         "from wslab import AuthClient, local_tls, start_cluster, start_redis\n"
         "print(AuthClient.__module__, local_tls.__module__)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["[]", "wslab.clients.auth wslab.runtime.tls"]
+    assert _python(code) == ["[]", "wslab.clients.auth wslab.runtime.tls"]
     with pytest.raises(AttributeError):
         _ = wslab.NoSuchName
 
@@ -104,11 +109,7 @@ def test_importing_wslab_starts_and_patches_nothing() -> None:
         "print(sorted(t.name for t in threading.enumerate()))\n"
         "import sys; print('nest_asyncio2' in sys.modules)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["['MainThread']", "False"]
+    assert _python(code) == ["['MainThread']", "False"]
 
 
 def test_every_widget_name_resolves_lazily() -> None:

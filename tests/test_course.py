@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import course_script
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 #: Notebooks that are not lessons: for instructors (scripts/course.py keeps them clean too).
 EXTRAS = ("classroom.ipynb",)
 LESSONS_AND_HUB = [p for p in NOTEBOOKS if p.name not in EXTRAS]
-
-
-def _course():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("course", ROOT / "scripts" / "course.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["course"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _prose_lines(markdown: str) -> list[str]:
@@ -38,7 +28,7 @@ def _prose_lines(markdown: str) -> list[str]:
 
 
 def test_notebooks_hub_and_readme_are_up_to_date() -> None:
-    assert _course().problems() == []
+    assert course_script().problems() == []
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import course_script
 
 from wslab.core.slides import SlideCell, slide_type, slide_types
 
@@ -91,15 +90,6 @@ def test_a_whole_lesson_shape() -> None:
     assert slide_types(cells) == ["skip", "slide", None, "slide", None, "subslide", None, "skip"]
 
 
-def _course():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("course", ROOT / "scripts" / "course.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["course"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def _committed_types(nb: nbformat.NotebookNode) -> list[str | None]:
     return [c.metadata.get("slideshow", {}).get("slide_type") for c in nb.cells]
 
@@ -117,7 +107,7 @@ def test_committed_notebooks_carry_the_rule(path: Path) -> None:
 
 
 def test_course_script_rewrites_stale_slide_metadata() -> None:
-    course = _course()
+    course = course_script()
     lesson = ROOT / "notebooks" / "01-websocket-basics.ipynb"
     nb = nbformat.read(lesson, as_version=4)
     expected = _committed_types(nb)
